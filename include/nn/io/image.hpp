@@ -1,0 +1,342 @@
+#pragma once
+/// Reading JPEG, PNG, BMP and GIF files into 8-bit RGB pixels, safely.
+///
+/// Every image becomes 3-channel RGB: grey is replicated, alpha is dropped, palettes are
+/// expanded, 16-bit samples keep their high byte, and a GIF gives its first frame. EXIF
+/// orientation is ignored, as Keras and tf.io.decode_image ignore it, so a photo taken on its
+/// side stays on its side.
+///
+/// Files are untrusted input. Before stb_image sees the bytes, nn checks them itself:
+/// - the content is identified from its signature (the extension is not trusted) and only
+///   JPEG, PNG, BMP and GIF get through; stb_image is compiled with those decoders only;
+/// - the file size fits stb_image's `int` lengths;
+/// - the header's width and height are read first and an image whose pixel count exceeds
+///   `max_pixels` (computed in std::uint64_t, overflow-checked) is refused before any pixel
+///   buffer is allocated;
+/// - the block structure of JPEG, BMP and GIF files is walked to find truncated files, which
+///   stb_image would otherwise decode with the missing part filled in.
+/// docs/data.md lists the stb_image 2.27 issues these checks guard against.
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/core/errors.hpp"
+#include "nn/core/shape.hpp"
+#include "nn/io/detail/stb_image.hpp"
+
+namespace nn {
+
+/// The image file formats nn decodes.
+enum class ImageFormat { Jpeg, Png, Bmp, Gif };
+
+inline const char* to_string(ImageFormat format) {
+  switch (format) {
+    case ImageFormat::Jpeg: return "JPEG";
+    case ImageFormat::Png: return "PNG";
+    case ImageFormat::Bmp: return "BMP";
+    case ImageFormat::Gif: return "GIF";
+  }
+  return "unknown";
+}
+
+/// What an image header declares, read without decoding the pixels.
+struct ImageInfo {
+  ImageFormat format = ImageFormat::Jpeg;
+  int width = 0;
+  int height = 0;
+  int channels = 0;  // as stored: 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA
+};
+
+/// A decoded image: height × width pixels of interleaved 8-bit R, G, B, row-major.
+struct RgbImage {
+  Index height = 0;
+  Index width = 0;
+  std::vector<std::uint8_t> pixels;  // [height, width, 3]
+};
+
+/// Default largest pixel count accepted from a header: 100 megapixels, as in ImageFolderOptions.
+inline constexpr std::uint64_t kDefaultMaxPixels = 100'000'000;
+
+namespace detail {
+
+/// Largest byte count stb_image accepts (its lengths are `int`).
+inline constexpr std::uint64_t kMaxImageFileBytes =
+    static_cast<std::uint64_t>(std::numeric_limits<int>::max());
+
+/// Reads a whole file. Returns an empty string on success, else the reason it failed.
+inline std::string read_file_bytes(const std::string& path, std::vector<std::uint8_t>& bytes) {
+  bytes.clear();
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
+  if (!file) return std::string("cannot open the file (") + std::strerror(errno) + ")";
+  if (std::fseek(file.get(), 0, SEEK_END) != 0) return "cannot seek in the file";
+  const long size = std::ftell(file.get());
+  if (size < 0) return "cannot tell the file size";
+  if (size == 0) return "the file is empty (0 bytes)";
+  if (static_cast<std::uint64_t>(size) > kMaxImageFileBytes) {
+    return "the file has " + std::to_string(size) + " bytes; expected at most " +
+           std::to_string(kMaxImageFileBytes);
+  }
+  std::rewind(file.get());
+  bytes.resize(static_cast<std::size_t>(size));
+  const std::size_t got = std::fread(bytes.data(), 1, bytes.size(), file.get());
+  if (got != bytes.size()) {
+    bytes.clear();
+    return "read " + std::to_string(got) + " of " + std::to_string(size) + " bytes";
+  }
+  return {};
+}
+
+inline bool starts_with(const std::uint8_t* data, std::size_t size, const char* magic,
+                        std::size_t n, std::size_t offset = 0) {
+  return size >= offset + n && std::memcmp(data + offset, magic, n) == 0;
+}
+
+/// Identifies the format from the file's signature. Returns false for anything else and sets
+/// `what` to a description of it when the signature is a well-known other format.
+inline bool sniff_format(const std::uint8_t* data, std::size_t size, ImageFormat& format,
+                         std::string& what) {
+  if (starts_with(data, size, "\xFF\xD8\xFF", 3)) format = ImageFormat::Jpeg;
+  else if (starts_with(data, size, "\x89PNG\r\n\x1A\n", 8)) format = ImageFormat::Png;
+  else if (starts_with(data, size, "BM", 2)) format = ImageFormat::Bmp;
+  else if (starts_with(data, size, "GIF87a", 6) || starts_with(data, size, "GIF89a", 6))
+    format = ImageFormat::Gif;
+  else {
+    if (starts_with(data, size, "RIFF", 4) && starts_with(data, size, "WEBP", 4, 8))
+      what = "a WebP image";
+    else if (starts_with(data, size, "ftyp", 4, 4)) what = "an HEIF/AVIF image";
+    else if (starts_with(data, size, "II*\0", 4) || starts_with(data, size, "MM\0*", 4))
+      what = "a TIFF image";
+    else what = "not an image";
+    return false;
+  }
+  return true;
+}
+
+inline std::uint32_t read_le16(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8;
+}
+inline std::uint32_t read_le32(const std::uint8_t* p) {
+  return read_le16(p) | read_le16(p + 2) << 16;
+}
+
+/// Walks the JPEG marker segments and entropy-coded scans up to the end-of-image marker.
+/// stb_image reads zeros past the end of its buffer, so a JPEG cut off inside its scan data
+/// would otherwise decode "successfully" with a grey bottom.
+inline std::string check_jpeg_structure(const std::uint8_t* data, std::size_t size) {
+  std::size_t pos = 2;  // after SOI
+  bool in_scan = false;
+  while (pos < size) {
+    if (in_scan) {
+      // Entropy-coded data: 0xFF is followed by 0x00 (stuffing), a restart marker or the
+      // marker that ends the scan.
+      const void* hit = std::memchr(data + pos, 0xFF, size - pos);
+      if (hit == nullptr) break;
+      pos = static_cast<std::size_t>(static_cast<const std::uint8_t*>(hit) - data);
+      if (pos + 1 >= size) break;
+      const std::uint8_t next = data[pos + 1];
+      if (next == 0x00 || (next >= 0xD0 && next <= 0xD7) || next == 0xFF) {
+        pos += (next == 0xFF) ? 1 : 2;
+        continue;
+      }
+      in_scan = false;
+      continue;
+    }
+    if (data[pos] != 0xFF) return "corrupt JPEG: expected a marker at byte " + std::to_string(pos);
+    while (pos < size && data[pos] == 0xFF) ++pos;  // fill bytes
+    if (pos >= size) break;
+    const std::uint8_t marker = data[pos++];
+    if (marker == 0xD9) return {};  // EOI
+    if ((marker >= 0xD0 && marker <= 0xD8) || marker == 0x01) continue;  // no length
+    if (pos + 2 > size) break;
+    const std::size_t length = static_cast<std::size_t>(data[pos]) << 8 | data[pos + 1];
+    if (length < 2) return "corrupt JPEG: segment length " + std::to_string(length);
+    pos += length;
+    if (marker == 0xDA) in_scan = true;  // SOS: scan data follows the header
+  }
+  return "truncated JPEG: the data ends before the end-of-image marker";
+}
+
+/// Checks that an uncompressed BMP holds all the pixel rows its header declares; stb_image
+/// reads zeros for missing rows.
+inline std::string check_bmp_structure(const std::uint8_t* data, std::size_t size) {
+  if (size < 26) return "truncated BMP: the header is incomplete";
+  const std::uint64_t offset = read_le32(data + 10);
+  const std::uint32_t header_size = read_le32(data + 14);
+  std::uint64_t width = 0, height = 0, bpp = 0;
+  if (header_size == 12) {
+    width = read_le16(data + 18);
+    height = read_le16(data + 20);
+    bpp = read_le16(data + 24);
+  } else {
+    if (size < 34) return "truncated BMP: the header is incomplete";
+    const auto w = static_cast<std::int32_t>(read_le32(data + 18));
+    const auto h = static_cast<std::int32_t>(read_le32(data + 22));
+    width = static_cast<std::uint64_t>(w < 0 ? -static_cast<std::int64_t>(w) : w);
+    height = static_cast<std::uint64_t>(h < 0 ? -static_cast<std::int64_t>(h) : h);
+    bpp = read_le16(data + 28);
+    const std::uint32_t compression = read_le32(data + 30);
+    if (compression == 1 || compression == 2) return "RLE-compressed BMP is not supported";
+  }
+  if (width > 65535 || height > 65535 || bpp == 0 || bpp > 32) return {};  // stb_image rejects
+  const std::uint64_t row_bytes = (width * bpp + 31) / 32 * 4;
+  const std::uint64_t needed = offset + row_bytes * height;
+  if (needed > size) {
+    return "truncated BMP: expected " + std::to_string(needed) + " bytes, got " +
+           std::to_string(size);
+  }
+  return {};
+}
+
+/// Skips GIF data sub-blocks starting at `pos`; returns false when the data ends first.
+inline bool skip_gif_sub_blocks(const std::uint8_t* data, std::size_t size, std::size_t& pos) {
+  while (pos < size) {
+    const std::size_t n = data[pos++];
+    if (n == 0) return true;
+    pos += n;
+  }
+  return false;
+}
+
+/// Walks a GIF's blocks up to the end of its first frame, the only one nn decodes.
+inline std::string check_gif_structure(const std::uint8_t* data, std::size_t size) {
+  const std::string truncated = "truncated GIF: the data ends before the first frame is complete";
+  if (size < 13) return truncated;
+  std::size_t pos = 13;
+  if (data[10] & 0x80) pos += 3u * (2u << (data[10] & 7));  // global colour table
+  while (pos < size) {
+    const std::uint8_t block = data[pos++];
+    if (block == 0x21) {  // extension: label, then sub-blocks
+      ++pos;
+      if (!skip_gif_sub_blocks(data, size, pos)) return truncated;
+    } else if (block == 0x2C) {  // image descriptor
+      if (pos + 9 > size) return truncated;
+      const std::uint8_t flags = data[pos + 8];
+      pos += 9;
+      if (flags & 0x80) pos += 3u * (2u << (flags & 7));  // local colour table
+      ++pos;                                               // LZW minimum code size
+      if (!skip_gif_sub_blocks(data, size, pos)) return truncated;
+      return {};
+    } else if (block == 0x3B) {
+      return "corrupt GIF: no frame before the trailer";
+    } else {
+      return "corrupt GIF: unknown block 0x" + std::to_string(block) + " at byte " +
+             std::to_string(pos - 1);
+    }
+  }
+  return truncated;
+}
+
+/// Checks the bytes and the header. Returns an empty string and fills `info` when the image may
+/// be decoded, else the reason it may not.
+inline std::string check_image(const std::uint8_t* data, std::size_t size,
+                               std::uint64_t max_pixels, ImageInfo& info) {
+  if (size == 0) return "the file is empty (0 bytes)";
+  if (size > kMaxImageFileBytes) {
+    return "the data has " + std::to_string(size) + " bytes; expected at most " +
+           std::to_string(kMaxImageFileBytes);
+  }
+  std::string what;
+  if (!sniff_format(data, size, info.format, what)) {
+    return what + ", expected a JPEG, PNG, BMP or GIF file";
+  }
+  const int length = static_cast<int>(size);
+  if (!stbi_info_from_memory(data, length, &info.width, &info.height, &info.channels)) {
+    return std::string("corrupt ") + to_string(info.format) + " header (stb_image: " +
+           stbi_failure_reason() + ")";
+  }
+  if (info.width <= 0 || info.height <= 0) {
+    return std::string("corrupt ") + to_string(info.format) + " header: size " +
+           std::to_string(info.width) + "x" + std::to_string(info.height);
+  }
+
+  // Both sides are positive ints, so the product fits std::uint64_t; still check the multiply
+  // explicitly so that a future wider type cannot overflow silently.
+  const auto w = static_cast<std::uint64_t>(info.width);
+  const auto h = static_cast<std::uint64_t>(info.height);
+  if (h > std::numeric_limits<std::uint64_t>::max() / w || w * h > max_pixels) {
+    return "image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels exceeds " +
+           "max_pixels = " + std::to_string(max_pixels);
+  }
+  // Every decoder allocates at least 4 bytes per pixel (RGBA) plus its own state; refuse what
+  // could not be addressed as std::size_t on this platform.
+  if (w * h > std::numeric_limits<std::size_t>::max() / 16) {
+    return "image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels is too large "
+           "for this platform";
+  }
+
+  switch (info.format) {
+    case ImageFormat::Jpeg: return check_jpeg_structure(data, size);
+    case ImageFormat::Bmp: return check_bmp_structure(data, size);
+    case ImageFormat::Gif: return check_gif_structure(data, size);
+    case ImageFormat::Png: return {};  // stb_image's PNG reader fails on missing chunks itself
+  }
+  return {};
+}
+
+/// Decodes checked bytes into RGB. Returns an empty string on success, else the reason.
+inline std::string decode_rgb(const std::uint8_t* data, std::size_t size,
+                              std::uint64_t max_pixels, RgbImage& image) {
+  ImageInfo info;
+  std::string error = check_image(data, size, max_pixels, info);
+  if (!error.empty()) return error;
+  int width = 0, height = 0, channels = 0;
+  // stbi_load_from_memory decodes the first frame of a GIF; the multi-frame path
+  // (stbi_load_gif_from_memory) is never used.
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
+      stbi_load_from_memory(data, static_cast<int>(size), &width, &height, &channels, 3),
+      &stbi_image_free);
+  if (!pixels) {
+    return std::string("corrupt ") + to_string(info.format) + " data (stb_image: " +
+           stbi_failure_reason() + ")";
+  }
+  if (width != info.width || height != info.height) {
+    return std::string("corrupt ") + to_string(info.format) + ": the header says " +
+           std::to_string(info.width) + "x" + std::to_string(info.height) +
+           ", the decoder gave " + std::to_string(width) + "x" + std::to_string(height);
+  }
+  image.height = height;
+  image.width = width;
+  const auto count = static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * 3;
+  image.pixels.assign(pixels.get(), pixels.get() + count);
+  return {};
+}
+
+}  // namespace detail
+
+/// Reads the header of an image held in memory without decoding its pixels.
+/// Throws DataError when the bytes are not an acceptable image (see the header comment).
+inline ImageInfo read_image_info(const std::uint8_t* data, std::size_t size,
+                                 std::uint64_t max_pixels = kDefaultMaxPixels) {
+  ImageInfo info;
+  const std::string error = detail::check_image(data, size, max_pixels, info);
+  if (!error.empty()) throw DataError("read_image_info: cannot read the image: " + error);
+  return info;
+}
+
+/// Decodes an image held in memory to 8-bit RGB. Throws DataError with the reason on failure.
+inline RgbImage decode_image(const std::uint8_t* data, std::size_t size,
+                             std::uint64_t max_pixels = kDefaultMaxPixels) {
+  RgbImage image;
+  const std::string error = detail::decode_rgb(data, size, max_pixels, image);
+  if (!error.empty()) throw DataError("decode_image: cannot decode the image: " + error);
+  return image;
+}
+
+/// Reads and decodes an image file to 8-bit RGB. Throws DataError naming the file and reason.
+inline RgbImage load_image(const std::string& path, std::uint64_t max_pixels = kDefaultMaxPixels) {
+  std::vector<std::uint8_t> bytes;
+  std::string error = detail::read_file_bytes(path, bytes);
+  RgbImage image;
+  if (error.empty()) error = detail::decode_rgb(bytes.data(), bytes.size(), max_pixels, image);
+  if (!error.empty()) throw DataError("load_image: cannot decode \"" + path + "\": " + error);
+  return image;
+}
+
+}  // namespace nn
