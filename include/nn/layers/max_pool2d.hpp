@@ -1,0 +1,157 @@
+#pragma once
+/// MaxPool2D: the maximum over each pooling window of each channel.
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/layers/detail/layer_checks.hpp"
+#include "nn/layers/layer.hpp"
+
+namespace nn {
+
+/// 2-D max pooling with 'valid' padding, as Keras' `MaxPooling2D`.
+///
+/// Shapes: [N, H, W, C] -> [N, OH, OW, C] with OH = floor((H - pool_size) / strides) + 1, so
+/// 45 -> 22 for a 2x2 pool. `strides` 0 means strides = pool_size. No parameters. Backward
+/// sends each output's gradient to the position of its window's maximum, the first one in
+/// row-major window order on ties. Where windows overlap, their gradients add up.
+///
+/// Limitation: 'valid' padding and square windows only, because the reference models need
+/// nothing else. from_config rejects a saved "padding" other than "valid".
+template <typename Scalar>
+class MaxPool2D : public Layer<Scalar> {
+ public:
+  explicit MaxPool2D(Index pool_size = 2, Index strides = 0)
+      : pool_size_(pool_size), strides_(strides == 0 ? pool_size : strides) {
+    detail::check_at_least("MaxPooling2D", "pool_size", pool_size, 1);
+    detail::check_at_least("MaxPooling2D", "strides", strides, 0);
+  }
+
+  std::string type() const override { return "MaxPooling2D"; }
+
+  Shape build(const Shape& input_shape, Random& /*rng*/) override {
+    if (input_shape.rank() != 3) {
+      throw ShapeError("MaxPooling2D: expected input [H, W, C] (rank 3), got " +
+                       input_shape.to_string());
+    }
+    detail::check_positive_extents("MaxPooling2D", input_shape);
+    if (input_shape[0] < pool_size_ || input_shape[1] < pool_size_) {
+      throw ShapeError("MaxPooling2D: expected input height and width >= pool_size " +
+                       std::to_string(pool_size_) + ", got " + input_shape.to_string() +
+                       "; remove a pooling layer or use a larger input");
+    }
+    input_shape_ = input_shape;
+    out_height_ = (input_shape[0] - pool_size_) / strides_ + 1;
+    out_width_ = (input_shape[1] - pool_size_) / strides_ + 1;
+    built_ = true;
+    return Shape{out_height_, out_width_, input_shape[2]};
+  }
+
+  /// Takes the maximum of each window; in Mode::Train it also records where each maximum was.
+  const Tensor<Scalar>& forward(const Tensor<Scalar>& x, Mode mode) override {
+    detail::check_forward_input("MaxPooling2D::forward", built_, x, input_shape_);
+    const Index batch = x.dim(0);
+    const Index width = input_shape_[1];
+    const Index channels = input_shape_[2];
+    const Index sample_size = input_shape_.size();
+    const bool train = mode == Mode::Train;
+    output_.resize({batch, out_height_, out_width_, channels});
+    if (train) argmax_.resize(static_cast<std::size_t>(output_.size()));
+
+#pragma omp parallel for collapse(2) schedule(static)
+    for (Index n = 0; n < batch; ++n) {
+      for (Index oh = 0; oh < out_height_; ++oh) {
+        const Scalar* image = x.data() + n * sample_size;
+        for (Index ow = 0; ow < out_width_; ++ow) {
+          const Index out_offset = ((n * out_height_ + oh) * out_width_ + ow) * channels;
+          Scalar* y = output_.data() + out_offset;
+          Index* arg = train ? argmax_.data() + out_offset : nullptr;
+          const Index first = (oh * strides_ * width + ow * strides_) * channels;
+          std::copy(image + first, image + first + channels, y);
+          if (arg) std::fill(arg, arg + channels, first);
+          // Visit the window in row-major order and replace only on a strictly larger value,
+          // so ties keep the first maximum.
+          for (Index kh = 0; kh < pool_size_; ++kh) {
+            for (Index kw = 0; kw < pool_size_; ++kw) {
+              const Index pixel = ((oh * strides_ + kh) * width + ow * strides_ + kw) * channels;
+              const Scalar* v = image + pixel;
+              for (Index c = 0; c < channels; ++c) {
+                if (v[c] > y[c]) {
+                  y[c] = v[c];
+                  if (arg) arg[c] = pixel;
+                }
+              }
+            }
+          }
+          if (arg) {
+            for (Index c = 0; c < channels; ++c) arg[c] += c;
+          }
+        }
+      }
+    }
+
+    has_train_forward_ = train;
+    return output_;
+  }
+
+  /// dx[argmax of window] += dy[window]; every other input position gets zero.
+  const Tensor<Scalar>& backward(const Tensor<Scalar>& dy) override {
+    detail::check_backward_input("MaxPooling2D::backward", has_train_forward_, dy,
+                                 output_.shape());
+    const Index batch = dy.dim(0);
+    const Index sample_size = input_shape_.size();
+    const Index outputs_per_sample = dy.size() / batch;
+    dx_.resize(input_shape_.with_batch(batch));
+
+    // Each sample's maxima lie in its own image, so samples can run in parallel.
+#pragma omp parallel for schedule(static)
+    for (Index n = 0; n < batch; ++n) {
+      Scalar* dx_n = dx_.data() + n * sample_size;
+      std::fill(dx_n, dx_n + sample_size, Scalar(0));
+      const Scalar* dy_n = dy.data() + n * outputs_per_sample;
+      const Index* arg = argmax_.data() + n * outputs_per_sample;
+      for (Index i = 0; i < outputs_per_sample; ++i) dx_n[arg[i]] += dy_n[i];
+    }
+    return dx_;
+  }
+
+  LayerConfig config() const override {
+    LayerConfig config;
+    config.set("pool_size", static_cast<double>(pool_size_));
+    config.set("strides", static_cast<double>(strides_));
+    config.set("padding", "valid");
+    return config;
+  }
+
+  /// Rebuilds a MaxPool2D from "pool_size" (default 2), "strides" (default pool_size) and
+  /// "padding", which must be "valid" when present.
+  static std::unique_ptr<Layer<Scalar>> from_config(const LayerConfig& config) {
+    if (detail::config_padding(config, "MaxPooling2D") != Padding::Valid) {
+      throw DataError("MaxPooling2D: key \"padding\" expected \"valid\", got \"same\"; only "
+                      "'valid' pooling is implemented");
+    }
+    const Index pool_size = detail::config_index(config, "MaxPooling2D", "pool_size", 1, 2);
+    return std::make_unique<MaxPool2D>(
+        pool_size, detail::config_index(config, "MaxPooling2D", "strides", 1, pool_size));
+  }
+
+  Index pool_size() const { return pool_size_; }
+  Index strides() const { return strides_; }
+
+ private:
+  Index pool_size_;
+  Index strides_;
+
+  bool built_ = false;
+  bool has_train_forward_ = false;
+  Shape input_shape_;  // [H, W, C]
+  Index out_height_ = 0;
+  Index out_width_ = 0;
+  Tensor<Scalar> output_;      // [N, OH, OW, C]
+  Tensor<Scalar> dx_;          // [N, H, W, C]
+  std::vector<Index> argmax_;  // [N, OH, OW, C], offset of each maximum within its sample
+};
+
+}  // namespace nn
