@@ -216,10 +216,11 @@ TEST_CASE("Conv2D gradients do not depend on the thread count") {
   Tensor<float> dkernel[2], dx[2], y[2];
   for (int run = 0; run < 2; ++run) {
     nn::set_num_threads(run + 1);
-    Conv2D<float> conv(5, 3, Padding::Same, Activation::ReLU, 2);
+    // Large enough for the layer to start a thread team: 8 * 8 * 9 * 8 outputs of 27 terms.
+    Conv2D<float> conv(8, 3, Padding::Same, Activation::ReLU, 2);
     Random rng(4);
-    conv.build(Shape{9, 8, 3}, rng);
-    Tensor<float> x(Shape{5, 9, 8, 3});
+    conv.build(Shape{15, 17, 3}, rng);
+    Tensor<float> x(Shape{8, 15, 17, 3});
     Random data(6);
     for (Index i = 0; i < x.size(); ++i) x[i] = static_cast<float>(data.uniform(-1, 1));
     y[run] = conv.forward(x, Mode::Train);

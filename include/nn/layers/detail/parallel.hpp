@@ -22,6 +22,11 @@ inline int thread_index() {
 #endif
 }
 
+/// Returns whether a loop of about `work` multiply-adds or comparisons should start an OpenMP
+/// team. Starting a team and joining it costs microseconds, far more than a tiny loop, and
+/// much more when the cores are busy with other processes.
+inline bool worth_parallel(Index work) { return work >= (Index(1) << 15); }
+
 /// Sizes one workspace per thread that a parallel loop may use; buffers keep their capacity.
 template <typename Scalar>
 void prepare_workspaces(std::vector<Tensor<Scalar>>& workspaces, const Shape& shape) {
