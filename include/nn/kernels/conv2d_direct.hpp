@@ -1,0 +1,446 @@
+#pragma once
+/// Direct 2-D convolution kernels on NHWC data with [KH, KW, C_in, C_out] kernels.
+///
+/// These compute a convolution without an im2col buffer: a register tile of R adjacent output
+/// pixels times NV packets of output channels is accumulated over the taps of the kernel, one
+/// broadcast input value times one packet of kernel row per multiply-add. Kernel rows
+/// [kh, kw, ci, :] are contiguous in the [KH, KW, C_in, C_out] layout, and so are the input
+/// channels of a pixel in NHWC, so the loads are unit-stride and the tile stays in registers.
+/// The same tile serves the first convolution of a network (C_in = 3, where an im2col matrix
+/// would have 27 columns and a general matrix product runs far below peak) and the deeper ones.
+///
+/// Shape letters: N batch, H/W input height and width, C input channels, OH/OW output height
+/// and width, F output channels (filters), KH/KW kernel extent, s stride, pt/pl top/left
+/// padding. Forward, with x outside the image read as zero:
+///   y[n, oh, ow, f] = act(b[f] + sum_{kh, kw, c} x[n, oh*s + kh - pt, ow*s + kw - pl, c]
+///                                                * w[kh, kw, c, f])
+/// Gradients, given g = dL/dy after the activation's derivative:
+///   dw[kh, kw, c, f] = sum_{n, oh, ow} x[n, oh*s + kh - pt, ow*s + kw - pl, c] * g[n, oh, ow, f]
+///   db[f]            = sum_{n, oh, ow} g[n, oh, ow, f]
+///   dx[n, i, j, c]   = sum_{kh, kw, f} g[n, (i + pt - kh)/s, (j + pl - kw)/s, f] * w[kh, kw, c, f]
+/// For s = 1 the input gradient is itself a forward convolution of g with the kernel rotated by
+/// 180 degrees and its channel axes swapped, padded by KH - 1 - pt and KW - 1 - pl.
+///
+/// Every output element is computed by one thread in a fixed order, and the weight gradient is
+/// summed per image and then over images in image order, so results do not depend on the number
+/// of threads.
+
+#include <algorithm>
+#include <cstring>
+
+#include "nn/core/shape.hpp"
+#include "nn/kernels/packet.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace nn::detail::kernels {
+
+/// Extents of one convolution; see the shape letters in this header's comment.
+struct ConvGeometry {
+  Index batch = 0, in_h = 0, in_w = 0, in_c = 0;
+  Index out_h = 0, out_w = 0, out_c = 0;
+  Index kernel_h = 0, kernel_w = 0;
+  Index stride = 1, pad_top = 0, pad_left = 0;
+
+  /// The geometry of the stride-1 input gradient seen as a forward convolution of dy.
+  ConvGeometry transposed() const {
+    ConvGeometry t = *this;
+    t.in_h = out_h, t.in_w = out_w, t.in_c = out_c;
+    t.out_h = in_h, t.out_w = in_w, t.out_c = in_c;
+    t.pad_top = kernel_h - 1 - pad_top;
+    t.pad_left = kernel_w - 1 - pad_left;
+    return t;
+  }
+};
+
+inline Index ceil_div(Index a, Index b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+inline Index floor_div(Index a, Index b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/// Output columns [begin, end) whose whole kernel window lies inside the input row.
+inline void interior_columns(const ConvGeometry& g, Index& begin, Index& end) {
+  begin = std::min(g.out_w, ceil_div(g.pad_left, g.stride));
+  end = floor_div(g.in_w - g.kernel_w + g.pad_left, g.stride) + 1;
+  end = std::max(begin, std::min(g.out_w, end));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward
+
+/// Pixels per register tile for NV packets of output channels: the accumulators, NV kernel
+/// packets and one broadcast register must fit the vector register file.
+template <int NV>
+constexpr int forward_tile_pixels() {
+  constexpr int fit = (vector_registers - NV - 2) / NV;
+  return fit > 24 ? 24 : (fit < 1 ? 1 : fit);
+}
+
+/// Computes R adjacent output pixels times NV packets of output channels.
+///
+/// x0 is the offset in x_img of tap (0, 0), channel 0, of the first pixel; only the taps in
+/// [kh_lo, kh_hi) x [kw_lo, kw_hi) are read, so x0 itself may lie outside the image.
+template <typename Scalar, int R, int NV>
+inline void conv_forward_tile(const ConvGeometry& g, const Scalar* x_img, Index x0, Index kh_lo,
+                              Index kh_hi, Index kw_lo, Index kw_hi, const Scalar* w,
+                              const Scalar* bias, bool relu, Scalar* y) {
+  using P = Packet<Scalar>;
+  constexpr int S = packet_size<Scalar>;
+  const Index row_step = g.in_w * g.in_c;
+  const Index pixel_step = g.stride * g.in_c;
+  const Index cin = g.in_c, cout = g.out_c;
+
+  P acc[R][NV];
+  for (int v = 0; v < NV; ++v) {
+    const P b = bias ? load(bias + v * S) : broadcast<Scalar>(0);
+    for (int r = 0; r < R; ++r) acc[r][v] = b;
+  }
+  for (Index kh = kh_lo; kh < kh_hi; ++kh) {
+    for (Index kw = kw_lo; kw < kw_hi; ++kw) {
+      const Scalar* xp = x_img + x0 + kh * row_step + kw * cin;
+      const Scalar* wp = w + (kh * g.kernel_w + kw) * cin * cout;
+      for (Index c = 0; c < cin; ++c, wp += cout) {
+        P wv[NV];
+        for (int v = 0; v < NV; ++v) wv[v] = load(wp + v * S);
+        for (int r = 0; r < R; ++r) {
+          const P xs = broadcast(xp[r * pixel_step + c]);
+          for (int v = 0; v < NV; ++v) acc[r][v] = madd(xs, wv[v], acc[r][v]);
+        }
+      }
+    }
+  }
+  const P zero = broadcast<Scalar>(0);
+  for (int r = 0; r < R; ++r) {
+    for (int v = 0; v < NV; ++v) store(y + r * cout + v * S, relu ? max(acc[r][v], zero) : acc[r][v]);
+  }
+}
+
+/// Output channels [f_begin, out_c) of one pixel, one scalar at a time: the channels left over
+/// after whole packets.
+template <typename Scalar>
+inline void conv_forward_pixel_scalar(const ConvGeometry& g, const Scalar* x_img, Index x0,
+                                      Index kh_lo, Index kh_hi, Index kw_lo, Index kw_hi,
+                                      const Scalar* w, const Scalar* bias, bool relu,
+                                      Index f_begin, Scalar* y) {
+  const Index row_step = g.in_w * g.in_c;
+  for (Index f = f_begin; f < g.out_c; ++f) {
+    Scalar sum = bias ? bias[f] : Scalar(0);
+    for (Index kh = kh_lo; kh < kh_hi; ++kh) {
+      for (Index kw = kw_lo; kw < kw_hi; ++kw) {
+        const Scalar* xp = x_img + x0 + kh * row_step + kw * g.in_c;
+        const Scalar* wp = w + (kh * g.kernel_w + kw) * g.in_c * g.out_c + f;
+        for (Index c = 0; c < g.in_c; ++c) sum += xp[c] * wp[c * g.out_c];
+      }
+    }
+    y[f] = relu && sum < Scalar(0) ? Scalar(0) : sum;
+  }
+}
+
+/// One output row, channels [f0, f0 + NV * packet): interior pixels in tiles, border pixels
+/// one at a time with the taps that fall inside the input.
+template <typename Scalar, int NV>
+inline void conv_forward_row(const ConvGeometry& g, const Scalar* x_img, Index oh, Index f0,
+                             const Scalar* w, const Scalar* bias, bool relu, Scalar* y_row) {
+  constexpr int R = forward_tile_pixels<NV>();
+  const Index ih0 = oh * g.stride - g.pad_top;
+  const Index kh_lo = std::max<Index>(0, -ih0);
+  const Index kh_hi = std::min(g.kernel_h, g.in_h - ih0);
+  const Index row_x0 = ih0 * g.in_w * g.in_c;
+  const Scalar* wf = w + f0;
+  const Scalar* bf = bias ? bias + f0 : nullptr;
+  Index begin, end;
+  interior_columns(g, begin, end);
+
+  auto x0_of = [&](Index ow) { return row_x0 + (ow * g.stride - g.pad_left) * g.in_c; };
+  auto border = [&](Index ow) {
+    const Index iw0 = ow * g.stride - g.pad_left;
+    const Index kw_lo = std::max<Index>(0, -iw0);
+    const Index kw_hi = std::min(g.kernel_w, g.in_w - iw0);
+    conv_forward_tile<Scalar, 1, NV>(g, x_img, x0_of(ow), kh_lo, kh_hi, kw_lo, kw_hi, wf, bf,
+                                     relu, y_row + ow * g.out_c + f0);
+  };
+
+  for (Index ow = 0; ow < begin; ++ow) border(ow);
+  Index ow = begin;
+  for (; ow + R <= end; ow += R) {
+    conv_forward_tile<Scalar, R, NV>(g, x_img, x0_of(ow), kh_lo, kh_hi, 0, g.kernel_w, wf, bf,
+                                     relu, y_row + ow * g.out_c + f0);
+  }
+  if constexpr (R > 4) {
+    for (; ow + 4 <= end; ow += 4) {
+      conv_forward_tile<Scalar, 4, NV>(g, x_img, x0_of(ow), kh_lo, kh_hi, 0, g.kernel_w, wf, bf,
+                                       relu, y_row + ow * g.out_c + f0);
+    }
+  }
+  for (; ow < end; ++ow) {
+    conv_forward_tile<Scalar, 1, NV>(g, x_img, x0_of(ow), kh_lo, kh_hi, 0, g.kernel_w, wf, bf,
+                                     relu, y_row + ow * g.out_c + f0);
+  }
+  for (ow = end; ow < g.out_w; ++ow) border(ow);
+}
+
+/// y = act(conv(x, w) + b) for any stride and padding; bias may be null.
+/// x is [N, H, W, C], w is [KH, KW, C, F], y is [N, OH, OW, F] and is overwritten.
+template <typename Scalar>
+void conv2d_forward(const ConvGeometry& g, const Scalar* x, const Scalar* w, const Scalar* bias,
+                    bool relu, Scalar* y) {
+  constexpr Index S = packet_size<Scalar>;
+  const Index rows = g.batch * g.out_h;
+#pragma omp parallel for schedule(static)
+  for (Index row = 0; row < rows; ++row) {
+    const Index n = row / g.out_h, oh = row % g.out_h;
+    const Scalar* x_img = x + n * g.in_h * g.in_w * g.in_c;
+    Scalar* y_row = y + row * g.out_w * g.out_c;
+    Index f0 = 0;
+    while (g.out_c - f0 >= S) {
+      const Index packets = std::min<Index>(4, (g.out_c - f0) / S);
+      switch (packets) {
+        case 4: conv_forward_row<Scalar, 4>(g, x_img, oh, f0, w, bias, relu, y_row); break;
+        case 3: conv_forward_row<Scalar, 3>(g, x_img, oh, f0, w, bias, relu, y_row); break;
+        case 2: conv_forward_row<Scalar, 2>(g, x_img, oh, f0, w, bias, relu, y_row); break;
+        default: conv_forward_row<Scalar, 1>(g, x_img, oh, f0, w, bias, relu, y_row); break;
+      }
+      f0 += packets * S;
+    }
+    if (f0 < g.out_c) {
+      const Index ih0 = oh * g.stride - g.pad_top;
+      const Index kh_lo = std::max<Index>(0, -ih0);
+      const Index kh_hi = std::min(g.kernel_h, g.in_h - ih0);
+      for (Index ow = 0; ow < g.out_w; ++ow) {
+        const Index iw0 = ow * g.stride - g.pad_left;
+        const Index kw_lo = std::max<Index>(0, -iw0);
+        const Index kw_hi = std::min(g.kernel_w, g.in_w - iw0);
+        conv_forward_pixel_scalar(g, x_img, (ih0 * g.in_w + iw0) * g.in_c, kh_lo, kh_hi, kw_lo,
+                                  kw_hi, w, bias, relu, f0, y_row + ow * g.out_c);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input gradient
+
+/// Rotates a [KH, KW, C, F] kernel by 180 degrees and swaps its channel axes: the result
+/// [KH, KW, F, C] turns the stride-1 input gradient into a forward convolution.
+template <typename Scalar>
+void rotate_kernel(const ConvGeometry& g, const Scalar* w, Scalar* rotated) {
+  const Index kh_n = g.kernel_h, kw_n = g.kernel_w, cin = g.in_c, cout = g.out_c;
+  for (Index kh = 0; kh < kh_n; ++kh) {
+    for (Index kw = 0; kw < kw_n; ++kw) {
+      const Scalar* src = w + (kh * kw_n + kw) * cin * cout;
+      Scalar* dst = rotated + ((kh_n - 1 - kh) * kw_n + (kw_n - 1 - kw)) * cout * cin;
+      for (Index c = 0; c < cin; ++c) {
+        for (Index f = 0; f < cout; ++f) dst[f * cin + c] = src[c * cout + f];
+      }
+    }
+  }
+}
+
+/// dx = the input gradient of a convolution from g = dL/dy (activation derivative applied).
+/// rotated is the output of rotate_kernel for stride 1 and unused otherwise; dx is overwritten.
+template <typename Scalar>
+void conv2d_input_grad(const ConvGeometry& g, const Scalar* dy, const Scalar* w,
+                       const Scalar* rotated, Scalar* dx) {
+  if (g.stride == 1) {
+    conv2d_forward(g.transposed(), dy, rotated, static_cast<const Scalar*>(nullptr), false, dx);
+    return;
+  }
+  // Strided: gather for each input pixel the output pixels whose window covers it.
+  const Index pixels = g.batch * g.in_h * g.in_w;
+#pragma omp parallel for schedule(static)
+  for (Index p = 0; p < pixels; ++p) {
+    const Index n = p / (g.in_h * g.in_w), i = (p / g.in_w) % g.in_h, j = p % g.in_w;
+    Scalar* out = dx + p * g.in_c;
+    std::fill(out, out + g.in_c, Scalar(0));
+    for (Index kh = 0; kh < g.kernel_h; ++kh) {
+      const Index th = i + g.pad_top - kh;
+      if (th < 0 || th % g.stride != 0 || th / g.stride >= g.out_h) continue;
+      for (Index kw = 0; kw < g.kernel_w; ++kw) {
+        const Index tw = j + g.pad_left - kw;
+        if (tw < 0 || tw % g.stride != 0 || tw / g.stride >= g.out_w) continue;
+        const Scalar* gy = dy + ((n * g.out_h + th / g.stride) * g.out_w + tw / g.stride) * g.out_c;
+        const Scalar* wp = w + (kh * g.kernel_w + kw) * g.in_c * g.out_c;
+        for (Index c = 0; c < g.in_c; ++c) {
+          Scalar sum = 0;
+          for (Index f = 0; f < g.out_c; ++f) sum += gy[f] * wp[c * g.out_c + f];
+          out[c] += sum;
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Weight gradient
+
+/// Rows of the weight gradient per register tile for NV packets of output channels. For a
+/// fixed kh the rows (kw, c) read consecutive input values, so a tile covers RB of them.
+template <int NV>
+constexpr int weight_tile_rows() {
+  constexpr int fit = (vector_registers - NV - 2) / NV;
+  return fit > 24 ? 24 : (fit < 1 ? 1 : fit);
+}
+
+/// Adds to RB consecutive rows (kh fixed, (kw, c) in [j0, j0 + RB)) of the gradient, channels
+/// [f0, f0 + NV * packet), the products over `count` pixels of one output row.
+/// xp points at the input value of row j0 for the first pixel, gy at its gradient packet.
+template <typename Scalar, int RB, int NV>
+inline void conv_weight_tile(const Scalar* xp, Index pixel_step, const Scalar* gy, Index gy_step,
+                             Index count, Scalar* dw, Index dw_step) {
+  using P = Packet<Scalar>;
+  constexpr int S = packet_size<Scalar>;
+  P acc[RB][NV];
+  for (int j = 0; j < RB; ++j) {
+    for (int v = 0; v < NV; ++v) acc[j][v] = load(dw + j * dw_step + v * S);
+  }
+  for (Index p = 0; p < count; ++p, xp += pixel_step, gy += gy_step) {
+    P d[NV];
+    for (int v = 0; v < NV; ++v) d[v] = load(gy + v * S);
+    for (int j = 0; j < RB; ++j) {
+      const P xs = broadcast(xp[j]);
+      for (int v = 0; v < NV; ++v) acc[j][v] = madd(xs, d[v], acc[j][v]);
+    }
+  }
+  for (int j = 0; j < RB; ++j) {
+    for (int v = 0; v < NV; ++v) store(dw + j * dw_step + v * S, acc[j][v]);
+  }
+}
+
+/// Interior pixels [begin, end) of one output row, channels [f0, f0 + NV * packet).
+template <typename Scalar, int NV>
+inline void conv_weight_row(const ConvGeometry& g, const Scalar* x_img, Index ih0, Index kh_lo,
+                            Index kh_hi, Index begin, Index end, const Scalar* gy_row, Index f0,
+                            Scalar* dw) {
+  constexpr int RB = weight_tile_rows<NV>();
+  const Index rows_per_kh = g.kernel_w * g.in_c;
+  const Index pixel_step = g.stride * g.in_c;
+  const Index count = end - begin;
+  if (count <= 0) return;
+  const Scalar* gy = gy_row + begin * g.out_c + f0;
+  for (Index kh = kh_lo; kh < kh_hi; ++kh) {
+    const Scalar* xp = x_img + ((ih0 + kh) * g.in_w + begin * g.stride - g.pad_left) * g.in_c;
+    Scalar* dwk = dw + kh * rows_per_kh * g.out_c + f0;
+    Index j = 0;
+    for (; j + RB <= rows_per_kh; j += RB) {
+      conv_weight_tile<Scalar, RB, NV>(xp + j, pixel_step, gy, g.out_c, count, dwk + j * g.out_c,
+                                       g.out_c);
+    }
+    if constexpr (RB > 4) {
+      for (; j + 4 <= rows_per_kh; j += 4) {
+        conv_weight_tile<Scalar, 4, NV>(xp + j, pixel_step, gy, g.out_c, count,
+                                        dwk + j * g.out_c, g.out_c);
+      }
+    }
+    for (; j < rows_per_kh; ++j) {
+      conv_weight_tile<Scalar, 1, NV>(xp + j, pixel_step, gy, g.out_c, count, dwk + j * g.out_c,
+                                      g.out_c);
+    }
+  }
+}
+
+/// Scratch memory that conv2d_weight_grad needs, in scalars.
+inline Index conv2d_weight_grad_workspace(const ConvGeometry& g, int threads) {
+  const Index per_image = g.kernel_h * g.kernel_w * g.in_c * g.out_c + g.out_c;
+  return g.batch * per_image + threads * g.out_w * g.out_c;
+}
+
+/// Adds the weight gradient to dw [KH, KW, C, F] and, when db is not null, the bias gradient
+/// to db [F].
+///
+/// gy is dL/dy. When mask is not null, gy is first multiplied by the ReLU derivative
+/// (mask > 0), where mask is the layer's output; the product is formed one output row at a time
+/// in a per-thread buffer so that no full-size copy of the gradient is needed. workspace holds
+/// conv2d_weight_grad_workspace(g, threads) scalars, threads >= the OpenMP team size.
+template <typename Scalar>
+void conv2d_weight_grad(const ConvGeometry& g, const Scalar* x, const Scalar* gy,
+                        const Scalar* mask, Scalar* dw, Scalar* db, Scalar* workspace) {
+  constexpr Index S = packet_size<Scalar>;
+  const Index kernel_size = g.kernel_h * g.kernel_w * g.in_c * g.out_c;
+  const Index per_image = kernel_size + g.out_c;
+  Scalar* partials = workspace;
+  Scalar* row_buffers = workspace + g.batch * per_image;
+  Index begin, end;
+  interior_columns(g, begin, end);
+  const Index full = (g.out_c / S) * S;
+
+#pragma omp parallel for schedule(static)
+  for (Index n = 0; n < g.batch; ++n) {
+    int thread = 0;
+#ifdef _OPENMP
+    thread = omp_get_thread_num();
+#endif
+    Scalar* pw = partials + n * per_image;
+    Scalar* pb = pw + kernel_size;
+    std::fill(pw, pw + per_image, Scalar(0));
+    const Scalar* x_img = x + n * g.in_h * g.in_w * g.in_c;
+    for (Index oh = 0; oh < g.out_h; ++oh) {
+      const Index row_size = g.out_w * g.out_c;
+      const Scalar* gy_row = gy + (n * g.out_h + oh) * row_size;
+
+      // The gradient of this row through the ReLU, and its sum for the bias.
+      if (mask) {
+        Scalar* buffer = row_buffers + thread * row_size;
+        const Scalar* m = mask + (n * g.out_h + oh) * row_size;
+        for (Index i = 0; i < row_size; ++i) buffer[i] = m[i] > Scalar(0) ? gy_row[i] : Scalar(0);
+        gy_row = buffer;
+      }
+      for (Index ow = 0; ow < g.out_w; ++ow) {
+        for (Index f = 0; f < g.out_c; ++f) pb[f] += gy_row[ow * g.out_c + f];
+      }
+
+      const Index ih0 = oh * g.stride - g.pad_top;
+      const Index kh_lo = std::max<Index>(0, -ih0);
+      const Index kh_hi = std::min(g.kernel_h, g.in_h - ih0);
+
+      // Interior pixels, whole packets of channels.
+      Index f0 = 0;
+      while (full - f0 > 0) {
+        const Index packets = std::min<Index>(4, (full - f0) / S);
+        switch (packets) {
+          case 4: conv_weight_row<Scalar, 4>(g, x_img, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, pw); break;
+          case 3: conv_weight_row<Scalar, 3>(g, x_img, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, pw); break;
+          case 2: conv_weight_row<Scalar, 2>(g, x_img, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, pw); break;
+          default: conv_weight_row<Scalar, 1>(g, x_img, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, pw); break;
+        }
+        f0 += packets * S;
+      }
+
+      // Border pixels with every channel, and interior pixels with the leftover channels.
+      for (Index ow = 0; ow < g.out_w; ++ow) {
+        const bool inside = ow >= begin && ow < end;
+        const Index f_begin = inside ? full : 0;
+        if (f_begin == g.out_c) continue;
+        const Index iw0 = ow * g.stride - g.pad_left;
+        const Index kw_lo = std::max<Index>(0, -iw0);
+        const Index kw_hi = std::min(g.kernel_w, g.in_w - iw0);
+        const Scalar* d = gy_row + ow * g.out_c;
+        for (Index kh = kh_lo; kh < kh_hi; ++kh) {
+          for (Index kw = kw_lo; kw < kw_hi; ++kw) {
+            const Scalar* xp = x_img + ((ih0 + kh) * g.in_w + iw0 + kw) * g.in_c;
+            Scalar* dwp = pw + (kh * g.kernel_w + kw) * g.in_c * g.out_c;
+            for (Index c = 0; c < g.in_c; ++c) {
+              const Scalar xs = xp[c];
+              Scalar* r = dwp + c * g.out_c;
+              for (Index f = f_begin; f < g.out_c; ++f) r[f] += xs * d[f];
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // Sum the per-image partials in image order.
+  const Index total = per_image;
+#pragma omp parallel for schedule(static)
+  for (Index i = 0; i < total; ++i) {
+    Scalar sum = 0;
+    for (Index n = 0; n < g.batch; ++n) sum += partials[n * per_image + i];
+    if (i < kernel_size) {
+      dw[i] += sum;
+    } else if (db) {
+      db[i - kernel_size] += sum;
+    }
+  }
+}
+
+}  // namespace nn::detail::kernels

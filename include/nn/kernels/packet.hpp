@@ -1,0 +1,65 @@
+#pragma once
+/// SIMD packets for nn's kernels, taken from Eigen's packet math.
+///
+/// Eigen picks the widest packet the compiler may use: 16 floats with AVX-512, 8 with AVX,
+/// 4 with SSE, and a plain scalar when vectorisation is off, so every kernel written on these
+/// aliases has a portable fallback. Build with -march=native (the NN_NATIVE option of this
+/// project) to get AVX-512 or AVX2 with FMA.
+
+#include <Eigen/Core>
+
+namespace nn::detail::kernels {
+
+template <typename Scalar>
+using Packet = typename Eigen::internal::packet_traits<Scalar>::type;
+
+/// Number of scalars in one packet.
+template <typename Scalar>
+constexpr int packet_size = Eigen::internal::unpacket_traits<Packet<Scalar>>::size;
+
+/// Vector registers of the target; register tiles are sized so that they stay in registers.
+#if defined(EIGEN_VECTORIZE_AVX512)
+constexpr int vector_registers = 32;
+#else
+constexpr int vector_registers = 16;
+#endif
+
+template <typename Scalar>
+inline Packet<Scalar> load(const Scalar* p) {
+  return Eigen::internal::ploadu<Packet<Scalar>>(p);
+}
+
+template <typename Scalar>
+inline void store(Scalar* p, const Packet<Scalar>& v) {
+  Eigen::internal::pstoreu(p, v);
+}
+
+template <typename Scalar>
+inline Packet<Scalar> broadcast(Scalar x) {
+  return Eigen::internal::pset1<Packet<Scalar>>(x);
+}
+
+/// a * b + c, one fused multiply-add where the target has FMA.
+template <typename P>
+inline P madd(const P& a, const P& b, const P& c) {
+  return Eigen::internal::pmadd(a, b, c);
+}
+
+template <typename P>
+inline P add(const P& a, const P& b) {
+  return Eigen::internal::padd(a, b);
+}
+
+template <typename P>
+inline P max(const P& a, const P& b) {
+  return Eigen::internal::pmax(a, b);
+}
+
+/// v where mask_source > 0, zero elsewhere: the ReLU derivative applied to a gradient.
+template <typename P>
+inline P where_positive(const P& mask_source, const P& v) {
+  const P zero = Eigen::internal::pset1<P>(0);
+  return Eigen::internal::pselect(Eigen::internal::pcmp_lt(zero, mask_source), v, zero);
+}
+
+}  // namespace nn::detail::kernels
