@@ -233,6 +233,23 @@ inline std::string check_gif_structure(const std::uint8_t* data, std::size_t siz
   return truncated;
 }
 
+/// Reads the header with the decoder of the sniffed format only, so a failure carries that
+/// decoder's reason (stbi_info_from_memory tries every format and reports the last one's).
+inline bool stb_info(ImageFormat format, const std::uint8_t* data, int length, ImageInfo& info) {
+  stbi__context context;
+  stbi__start_mem(&context, data, length);
+  int* w = &info.width;
+  int* h = &info.height;
+  int* c = &info.channels;
+  switch (format) {
+    case ImageFormat::Jpeg: return stbi__jpeg_info(&context, w, h, c) != 0;
+    case ImageFormat::Png: return stbi__png_info(&context, w, h, c) != 0;
+    case ImageFormat::Bmp: return stbi__bmp_info(&context, w, h, c) != 0;
+    case ImageFormat::Gif: return stbi__gif_info(&context, w, h, c) != 0;
+  }
+  return false;
+}
+
 /// Checks the bytes and the header. Returns an empty string and fills `info` when the image may
 /// be decoded, else the reason it may not.
 inline std::string check_image(const std::uint8_t* data, std::size_t size,
@@ -246,8 +263,7 @@ inline std::string check_image(const std::uint8_t* data, std::size_t size,
   if (!sniff_format(data, size, info.format, what)) {
     return what + ", expected a JPEG, PNG, BMP or GIF file";
   }
-  const int length = static_cast<int>(size);
-  if (!stbi_info_from_memory(data, length, &info.width, &info.height, &info.channels)) {
+  if (!stb_info(info.format, data, static_cast<int>(size), info)) {
     return std::string("corrupt ") + to_string(info.format) + " header (stb_image: " +
            stbi_failure_reason() + ")";
   }

@@ -1,0 +1,202 @@
+#include "nn/io/image.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "data/image_files.hpp"
+
+namespace {
+
+using nn_test::Bytes;
+
+nn::RgbImage decode(const Bytes& bytes, std::uint64_t max_pixels = nn::kDefaultMaxPixels) {
+  return nn::decode_image(bytes.data(), bytes.size(), max_pixels);
+}
+
+std::vector<std::uint8_t> rgb(std::initializer_list<int> values) {
+  std::vector<std::uint8_t> out;
+  for (int v : values) out.push_back(static_cast<std::uint8_t>(v));
+  return out;
+}
+
+// A 2x2 RGB test pattern used by several formats.
+const std::vector<std::uint8_t> kPattern = rgb({255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30});
+
+}  // namespace
+
+TEST_CASE("An RGB PNG decodes to its exact pixels") {
+  const auto image = decode(nn_test::rgb_png(2, 2, kPattern));
+  CHECK(image.height == 2);
+  CHECK(image.width == 2);
+  CHECK(image.pixels == kPattern);
+}
+
+TEST_CASE("A grey PNG is replicated into three channels") {
+  const auto png = nn_test::encode_png(2, 1, nn_test::PngColor::Grey, 8, {7, 200});
+  CHECK(decode(png).pixels == rgb({7, 7, 7, 200, 200, 200}));
+}
+
+TEST_CASE("Alpha is dropped from grey-alpha and RGBA PNGs") {
+  const auto grey_alpha =
+      nn_test::encode_png(2, 1, nn_test::PngColor::GreyAlpha, 8, {7, 0, 200, 255});
+  CHECK(decode(grey_alpha).pixels == rgb({7, 7, 7, 200, 200, 200}));
+  const auto rgba =
+      nn_test::encode_png(2, 1, nn_test::PngColor::Rgba, 8, {1, 2, 3, 0, 4, 5, 6, 128});
+  CHECK(decode(rgba).pixels == rgb({1, 2, 3, 4, 5, 6}));
+}
+
+TEST_CASE("A paletted PNG is expanded to its palette colours") {
+  const auto png = nn_test::encode_png(3, 1, nn_test::PngColor::Palette, 8, {2, 0, 1},
+                                       rgb({10, 20, 30, 40, 50, 60, 70, 80, 90}));
+  CHECK(decode(png).pixels == rgb({70, 80, 90, 10, 20, 30, 40, 50, 60}));
+}
+
+TEST_CASE("16-bit PNG samples keep their high byte") {
+  const auto png16 = nn_test::encode_png(1, 1, nn_test::PngColor::Rgb, 16, {0xFFFF, 0x1234, 0x00FF});
+  CHECK(decode(png16).pixels == rgb({0xFF, 0x12, 0x00}));
+  const auto grey16 = nn_test::encode_png(1, 1, nn_test::PngColor::Grey, 16, {0xAB01});
+  CHECK(decode(grey16).pixels == rgb({0xAB, 0xAB, 0xAB}));
+}
+
+TEST_CASE("JPEG files decode in colour and in grey") {
+  // Flat 8x8 images of (250, 128, 16) and grey 90 survive JPEG compression within a few levels.
+  const auto image = decode(nn_test::jpeg_fixture("orange_8x8.jpg"));
+  REQUIRE(image.pixels.size() == 8 * 8 * 3);
+  CHECK(std::abs(image.pixels[0] - 250) <= 3);
+  CHECK(std::abs(image.pixels[1] - 128) <= 3);
+  CHECK(std::abs(image.pixels[2] - 16) <= 3);
+
+  const auto grey = decode(nn_test::jpeg_fixture("grey_8x8.jpg"));
+  CHECK(std::abs(grey.pixels[0] - 90) <= 2);
+  CHECK(grey.pixels[0] == grey.pixels[1]);
+  CHECK(grey.pixels[1] == grey.pixels[2]);
+}
+
+TEST_CASE("A progressive JPEG decodes through all its scans") {
+  const auto image = decode(nn_test::jpeg_fixture("progressive_16x16.jpg"));
+  REQUIRE(image.pixels.size() == 16 * 16 * 3);
+  CHECK(std::abs(image.pixels[0] - 20) <= 3);
+  CHECK(std::abs(image.pixels[1] - 200) <= 3);
+  CHECK(std::abs(image.pixels[2] - 100) <= 3);
+}
+
+TEST_CASE("BMP files decode from 24-bit, 32-bit and paletted layouts") {
+  CHECK(decode(nn_test::encode_bmp(2, 2, 3, kPattern)).pixels == kPattern);
+  const auto rgba = rgb({1, 2, 3, 255, 4, 5, 6, 0});
+  CHECK(decode(nn_test::encode_bmp(2, 1, 4, rgba)).pixels == rgb({1, 2, 3, 4, 5, 6}));
+  const auto paletted =
+      nn_test::encode_bmp_paletted(3, 2, {0, 1, 1, 1, 0, 0}, rgb({9, 8, 7, 100, 110, 120}));
+  CHECK(decode(paletted).pixels ==
+        rgb({9, 8, 7, 100, 110, 120, 100, 110, 120, 100, 110, 120, 9, 8, 7, 9, 8, 7}));
+}
+
+TEST_CASE("A GIF gives its first frame") {
+  const auto palette = rgb({0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255});
+  const auto gif = nn_test::encode_gif(3, 1, palette, {{1, 2, 3}, {3, 3, 3}});
+  CHECK(decode(gif).pixels == rgb({255, 0, 0, 0, 255, 0, 0, 0, 255}));
+}
+
+TEST_CASE("read_image_info reads the header without decoding") {
+  const auto png =
+      nn_test::encode_png(5, 3, nn_test::PngColor::GreyAlpha, 8, std::vector<std::uint16_t>(30));
+  const auto info = nn::read_image_info(png.data(), png.size());
+  CHECK(info.format == nn::ImageFormat::Png);
+  CHECK(info.width == 5);
+  CHECK(info.height == 3);
+  CHECK(info.channels == 2);
+}
+
+TEST_CASE("Data that is not an image is refused by its signature") {
+  const std::string text = "hello, this is not a picture";
+  const Bytes bytes(text.begin(), text.end());
+  CHECK_THROWS_WITH_AS(decode(bytes),
+                       "decode_image: cannot decode the image: not an image, expected a JPEG, "
+                       "PNG, BMP or GIF file",
+                       nn::DataError);
+  const std::string webp("RIFF\x10\0\0\0WEBPVP8 ", 16);
+  CHECK_THROWS_WITH_AS(decode(Bytes(webp.begin(), webp.end())),
+                       doctest::Contains("a WebP image, expected a JPEG, PNG, BMP or GIF file"),
+                       nn::DataError);
+  const std::string tiff("II*\0\x08\0\0\0", 8);
+  CHECK_THROWS_WITH_AS(decode(Bytes(tiff.begin(), tiff.end())),
+                       doctest::Contains("a TIFF image"), nn::DataError);
+  CHECK_THROWS_WITH_AS(decode(Bytes{}), doctest::Contains("the file is empty (0 bytes)"),
+                       nn::DataError);
+}
+
+TEST_CASE("Truncated JPEG, PNG, BMP and GIF files are refused") {
+  std::vector<std::uint8_t> noise;
+  for (int i = 0; i < 32 * 32 * 3; ++i) noise.push_back(static_cast<std::uint8_t>(i * 37 % 251));
+  const auto jpeg = nn_test::jpeg_fixture("noise_32x32.jpg");
+  const Bytes cut_jpeg(jpeg.begin(), jpeg.begin() + static_cast<std::ptrdiff_t>(jpeg.size() * 2 / 3));
+  CHECK_THROWS_WITH_AS(decode(cut_jpeg),
+                       doctest::Contains("truncated JPEG: the data ends before the end-of-image "
+                                         "marker"),
+                       nn::DataError);
+
+  const auto png = nn_test::rgb_png(32, 32, noise);
+  const Bytes cut_png(png.begin(), png.begin() + static_cast<std::ptrdiff_t>(png.size() / 2));
+  CHECK_THROWS_WITH_AS(decode(cut_png), doctest::Contains("corrupt PNG data (stb_image: "),
+                       nn::DataError);
+
+  const auto bmp = nn_test::encode_bmp(32, 32, 3, noise);
+  const Bytes cut_bmp(bmp.begin(), bmp.end() - 100);
+  const std::string bmp_message = "truncated BMP: expected " + std::to_string(bmp.size()) +
+                                  " bytes, got " + std::to_string(cut_bmp.size());
+  CHECK_THROWS_WITH_AS(decode(cut_bmp), doctest::Contains(bmp_message.c_str()), nn::DataError);
+
+  const auto gif = nn_test::encode_gif(8, 8, rgb({0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3}),
+                                       {std::vector<std::uint8_t>(64, 1)});
+  const Bytes cut_gif(gif.begin(), gif.end() - 6);
+  CHECK_THROWS_WITH_AS(decode(cut_gif),
+                       doctest::Contains("truncated GIF: the data ends before the first frame is "
+                                         "complete"),
+                       nn::DataError);
+}
+
+TEST_CASE("An image whose header declares too many pixels is refused before decoding") {
+  // The header says 12000 x 12000; the data behind it is a single pixel's worth.
+  auto png = nn_test::rgb_png(1, 1, rgb({1, 2, 3}));
+  const std::uint8_t side[4] = {0x00, 0x00, 0x2E, 0xE0};  // 12000, big-endian
+  std::copy(side, side + 4, png.begin() + 16);
+  std::copy(side, side + 4, png.begin() + 20);
+  CHECK_THROWS_WITH_AS(decode(png),
+                       doctest::Contains("image of 12000x12000 pixels exceeds max_pixels = "
+                                         "100000000"),
+                       nn::DataError);
+
+  const auto small = nn_test::solid_png(20, 10, 1, 2, 3);
+  CHECK_THROWS_WITH_AS(decode(small, 199),
+                       doctest::Contains("image of 20x10 pixels exceeds max_pixels = 199"),
+                       nn::DataError);
+  CHECK(decode(small, 200).pixels.size() == 20 * 10 * 3);
+}
+
+TEST_CASE("A corrupt header names the format and stb_image's reason") {
+  auto png = nn_test::rgb_png(1, 1, rgb({1, 2, 3}));
+  png[12] = 'X';  // IHDR becomes XHDR
+  CHECK_THROWS_WITH_AS(decode(png), doctest::Contains("corrupt PNG header (stb_image: "),
+                       nn::DataError);
+  const Bytes gif{'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, 0x99};
+  CHECK_THROWS_WITH_AS(decode(gif), doctest::Contains("corrupt GIF: unknown block"),
+                       nn::DataError);
+}
+
+TEST_CASE("load_image names the file it cannot read") {
+  nn_test::TempDir dir;
+  CHECK_THROWS_WITH_AS(nn::load_image((dir / "missing.png").string()),
+                       ("load_image: cannot decode \"" + (dir / "missing.png").string() +
+                        "\": cannot open the file (No such file or directory)")
+                           .c_str(),
+                       nn::DataError);
+  nn_test::write_file(dir / "empty.jpg", nn_test::Bytes{});
+  CHECK_THROWS_WITH_AS(nn::load_image((dir / "empty.jpg").string()),
+                       doctest::Contains("empty.jpg\": the file is empty (0 bytes)"),
+                       nn::DataError);
+  nn_test::write_file(dir / "ok.png", nn_test::rgb_png(2, 2, kPattern));
+  CHECK(nn::load_image((dir / "ok.png").string()).pixels == kPattern);
+}
