@@ -62,6 +62,12 @@ struct Image8 {
 
 namespace detail {
 
+/// Converts a pixel value in 0..255 to a byte: rounded to the nearest integer, clamped to
+/// [0, 255]. The caller rejects NaN and infinities first.
+inline std::uint8_t pixel_byte(double value) {
+  return static_cast<std::uint8_t>(std::min(255.0, std::max(0.0, std::round(value))));
+}
+
 /// Collects the encoder's output chunks into a buffer.
 inline void append_png_bytes(void* context, void* data, int size) {
   auto* buffer = static_cast<std::vector<std::uint8_t>*>(context);
@@ -186,8 +192,7 @@ Image8 to_image8(const Tensor<Scalar>& image) {
                        " at [y, x, c] = [" + std::to_string(y) + ", " + std::to_string(x) + ", " +
                        std::to_string(channel) + "]");
     }
-    const double clamped = std::min(255.0, std::max(0.0, std::round(value)));
-    result.pixels[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(clamped);
+    result.pixels[static_cast<std::size_t>(i)] = detail::pixel_byte(value);
   }
   return result;
 }
