@@ -140,7 +140,8 @@ TEST_CASE("Truncated JPEG, PNG, BMP and GIF files are refused") {
 
   const auto png = nn_test::rgb_png(32, 32, noise);
   const Bytes cut_png(png.begin(), png.begin() + static_cast<std::ptrdiff_t>(png.size() / 2));
-  CHECK_THROWS_WITH_AS(decode(cut_png), doctest::Contains("corrupt PNG data (stb_image: "),
+  CHECK_THROWS_WITH_AS(decode(cut_png),
+                       doctest::Contains("truncated PNG: the data ends before the IEND chunk"),
                        nn::DataError);
 
   const auto bmp = nn_test::encode_bmp(32, 32, 3, noise);
@@ -183,6 +184,44 @@ TEST_CASE("A corrupt header names the format and stb_image's reason") {
                        nn::DataError);
   const Bytes gif{'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, 0x99};
   CHECK_THROWS_WITH_AS(decode(gif), doctest::Contains("corrupt GIF: unknown block"),
+                       nn::DataError);
+}
+
+TEST_CASE("JPEG segments that stb_image 2.27 mishandles are refused before it reads them") {
+  auto jpeg = nn_test::jpeg_fixture("orange_8x8.jpg");
+  std::size_t dht = 2;
+  while (!(jpeg[dht] == 0xFF && jpeg[dht + 1] == 0xC4)) ++dht;
+  // Counts for code lengths 15 and 16 of the first table: 255 each, far over 256 codes.
+  auto overfull = jpeg;
+  overfull[dht + 5 + 14] = 255;
+  overfull[dht + 5 + 15] = 255;
+  CHECK_THROWS_WITH_AS(decode(overfull),
+                       doctest::Contains("corrupt JPEG: a Huffman table declares"),
+                       nn::DataError);
+  // A segment one byte shorter than its tables, so the last code value lies past its end.
+  auto overrun = jpeg;
+  REQUIRE(overrun[dht + 3] > 0);
+  overrun[dht + 3] = static_cast<std::uint8_t>(overrun[dht + 3] - 1);
+  CHECK_THROWS_WITH_AS(decode(overrun),
+                       doctest::Contains("corrupt JPEG: a Huffman table runs past its segment"),
+                       nn::DataError);
+  // Bytes between segments, which stb_image would skip while searching for the next marker.
+  auto gap = jpeg;
+  gap.insert(gap.begin() + 20, 0x00);
+  CHECK_THROWS_WITH_AS(decode(gap), doctest::Contains("corrupt JPEG: expected a marker at byte 20"),
+                       nn::DataError);
+}
+
+TEST_CASE("A PNG with an empty IDAT chunk or corrupt compressed data is refused") {
+  const auto png = nn_test::rgb_png(2, 2, kPattern);
+  auto empty_idat = png;
+  const std::uint8_t chunk[12] = {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xAF, 0x06, 0x1E};
+  empty_idat.insert(empty_idat.begin() + 33, chunk, chunk + 12);  // after IHDR
+  CHECK_THROWS_WITH_AS(decode(empty_idat), doctest::Contains("corrupt PNG: empty IDAT chunk"),
+                       nn::DataError);
+  auto bad_zlib = png;
+  bad_zlib[41] = 0x00;  // the zlib header's compression method
+  CHECK_THROWS_WITH_AS(decode(bad_zlib), doctest::Contains("corrupt PNG data (stb_image: "),
                        nn::DataError);
 }
 

@@ -13,10 +13,12 @@
 /// - the header's width and height are read first and an image whose pixel count exceeds
 ///   `max_pixels` (computed in std::uint64_t, overflow-checked) is refused before any pixel
 ///   buffer is allocated;
-/// - the block structure of JPEG, BMP and GIF files is walked to find truncated files, which
-///   stb_image would otherwise decode with the missing part filled in.
+/// - the block structure of JPEG, PNG, BMP and GIF files is walked first, to find truncated
+///   files (stb_image fills the missing part of a JPEG, BMP or GIF with zeros and succeeds) and
+///   the malformed segments that stb_image 2.27 mishandles.
 /// docs/data.md lists the stb_image 2.27 issues these checks guard against.
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -126,6 +128,30 @@ inline std::uint32_t read_le32(const std::uint8_t* p) {
   return read_le16(p) | read_le16(p + 2) << 16;
 }
 
+/// Checks the tables of one DHT segment, bytes [begin, end). stb_image 2.27 copies as many
+/// Huffman codes as the 16 counts add up to (up to 4080) into arrays of 256 and 257 entries, and
+/// reads them on past the end of the segment; a table with more than 256 codes, or one that does
+/// not fit its segment, is impossible in a valid JPEG, so it is refused here.
+inline std::string check_jpeg_huffman_tables(const std::uint8_t* data, std::size_t size,
+                                             std::size_t begin, std::size_t end) {
+  end = std::min(end, size);
+  std::size_t pos = begin;
+  while (pos + 17 <= end) {
+    std::size_t codes = 0;
+    for (std::size_t i = 1; i <= 16; ++i) codes += data[pos + i];
+    if (codes > 256) {
+      return "corrupt JPEG: a Huffman table declares " + std::to_string(codes) +
+             " codes; at most 256 exist";
+    }
+    // stb_image reads the code values on past the segment's end, after which it and this walker
+    // would disagree on where the next marker is.
+    if (pos + 17 + codes > end) return "corrupt JPEG: a Huffman table runs past its segment";
+    pos += 17 + codes;
+  }
+  if (pos != end) return "corrupt JPEG: a Huffman table segment has trailing bytes";
+  return {};
+}
+
 /// Walks the JPEG marker segments and entropy-coded scans up to the end-of-image marker.
 /// stb_image reads zeros past the end of its buffer, so a JPEG cut off inside its scan data
 /// would otherwise decode "successfully" with a grey bottom.
@@ -157,10 +183,37 @@ inline std::string check_jpeg_structure(const std::uint8_t* data, std::size_t si
     if (pos + 2 > size) break;
     const std::size_t length = static_cast<std::size_t>(data[pos]) << 8 | data[pos + 1];
     if (length < 2) return "corrupt JPEG: segment length " + std::to_string(length);
+    if (marker == 0xC4) {
+      const std::string error = check_jpeg_huffman_tables(data, size, pos + 2, pos + length);
+      if (!error.empty()) return error;
+    }
     pos += length;
     if (marker == 0xDA) in_scan = true;  // SOS: scan data follows the header
   }
   return "truncated JPEG: the data ends before the end-of-image marker";
+}
+
+inline std::uint32_t read_be32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+         static_cast<std::uint32_t>(p[2]) << 8 | static_cast<std::uint32_t>(p[3]);
+}
+
+/// Walks the PNG chunks up to IEND. A file cut short gets a clear reason instead of a zlib
+/// error, and an empty IDAT chunk is refused: stb_image 2.27 then copies zero bytes to a null
+/// pointer, undefined behaviour that no encoder needs (libpng never writes such a chunk).
+inline std::string check_png_structure(const std::uint8_t* data, std::size_t size) {
+  std::size_t pos = 8;
+  while (pos + 8 <= size) {
+    const std::uint64_t length = read_be32(data + pos);
+    if (length > 0x7FFFFFFFu) return "corrupt PNG: chunk length " + std::to_string(length);
+    const bool idat = std::memcmp(data + pos + 4, "IDAT", 4) == 0;
+    const bool iend = std::memcmp(data + pos + 4, "IEND", 4) == 0;
+    if (pos + 12 + length > size) break;
+    if (idat && length == 0) return "corrupt PNG: empty IDAT chunk";
+    if (iend) return {};
+    pos += static_cast<std::size_t>(12 + length);
+  }
+  return "truncated PNG: the data ends before the IEND chunk";
 }
 
 /// Checks that an uncompressed BMP holds all the pixel rows its header declares; stb_image
@@ -263,6 +316,17 @@ inline std::string check_image(const std::uint8_t* data, std::size_t size,
   if (!sniff_format(data, size, info.format, what)) {
     return what + ", expected a JPEG, PNG, BMP or GIF file";
   }
+  // The structure first: stb_image's own header reader already trips over some malformed
+  // segments (see check_jpeg_huffman_tables).
+  std::string structure;
+  switch (info.format) {
+    case ImageFormat::Jpeg: structure = check_jpeg_structure(data, size); break;
+    case ImageFormat::Bmp: structure = check_bmp_structure(data, size); break;
+    case ImageFormat::Gif: structure = check_gif_structure(data, size); break;
+    case ImageFormat::Png: structure = check_png_structure(data, size); break;
+  }
+  if (!structure.empty()) return structure;
+
   if (!stb_info(info.format, data, static_cast<int>(size), info)) {
     return std::string("corrupt ") + to_string(info.format) + " header (stb_image: " +
            stbi_failure_reason() + ")";
@@ -285,13 +349,6 @@ inline std::string check_image(const std::uint8_t* data, std::size_t size,
   if (w * h > std::numeric_limits<std::size_t>::max() / 16) {
     return "image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels is too large "
            "for this platform";
-  }
-
-  switch (info.format) {
-    case ImageFormat::Jpeg: return check_jpeg_structure(data, size);
-    case ImageFormat::Bmp: return check_bmp_structure(data, size);
-    case ImageFormat::Gif: return check_gif_structure(data, size);
-    case ImageFormat::Png: return {};  // stb_image's PNG reader fails on missing chunks itself
   }
   return {};
 }
