@@ -83,7 +83,7 @@ struct ConvBlock {
     rotated.resize(kernel.shape());
     output.resize({kBatch, s.h, s.w, s.out_c});
     dx.resize({kBatch, s.h, s.w, s.in_c});
-    workspace.resize(nn::Shape{nn::detail::kernels::conv2d_weight_grad_workspace(g, nn::num_threads())});
+    workspace.resize(nn::Shape{nn::detail::kernels::conv2d_backward_workspace(g, nn::num_threads())});
   }
 
   const nn::Tensor<float>& forward(const nn::Tensor<float>& x) {
@@ -94,18 +94,13 @@ struct ConvBlock {
 
   /// Weight and bias gradients, and the input gradient when want_dx.
   const nn::Tensor<float>& backward(const nn::Tensor<float>& dy, bool want_dx) {
-    nn::detail::kernels::conv2d_weight_grad(g, input->data(), dy.data(), output.data(), dkernel.data(),
-                                   dbias.data(), workspace.data());
-    if (want_dx) {
-      masked.resize(dy.shape());
-      for (Index i = 0; i < dy.size(); ++i) masked[i] = output[i] > 0 ? dy[i] : 0.0f;
-      nn::detail::kernels::rotate_kernel(g, kernel.data(), rotated.data());
-      nn::detail::kernels::conv2d_input_grad(g, masked.data(), kernel.data(), rotated.data(), dx.data());
-    }
+    nn::detail::kernels::rotate_kernel(g, kernel.data(), rotated.data());
+    nn::detail::kernels::conv2d_backward(g, input->data(), dy.data(), output.data(),
+                                         kernel.data(), rotated.data(), dkernel.data(),
+                                         dbias.data(), want_dx ? dx.data() : nullptr,
+                                         workspace.data());
     return dx;
   }
-
-  nn::Tensor<float> masked;
 };
 
 /// A 2x2 max pooling on the kernels. TODO(perf): replace by nn::MaxPool2D.

@@ -122,16 +122,20 @@ void check_against_definition(const ConvGeometry& g, double tolerance) {
   namespace k = nn::detail::kernels;
   std::vector<Scalar> y(gy.size()), dx(x.size()), rotated(w.size()), dw(w.size()), db(b.size());
   std::vector<Scalar> workspace(
-      static_cast<std::size_t>(k::conv2d_weight_grad_workspace(g, nn::num_threads())));
+      static_cast<std::size_t>(k::conv2d_backward_workspace(g, nn::num_threads())));
   k::conv2d_forward(g, x.data(), w.data(), b.data(), true, y.data());
   k::rotate_kernel(g, w.data(), rotated.data());
-  k::conv2d_input_grad(g, gy.data(), w.data(), rotated.data(), dx.data());
-  k::conv2d_weight_grad(g, x.data(), gy.data(), static_cast<const Scalar*>(nullptr), dw.data(),
-                        db.data(), workspace.data());
+  k::conv2d_backward(g, x.data(), gy.data(), static_cast<const Scalar*>(nullptr), w.data(),
+                     rotated.data(), dw.data(), db.data(), dx.data(), workspace.data());
   check_close(y, expected.y, tolerance, "output");
   check_close(dx, expected.dx, tolerance, "input gradient");
   check_close(dw, expected.dw, tolerance, "kernel gradient");
   check_close(db, expected.db, tolerance, "bias gradient");
+
+  // The input gradient alone gives the same values.
+  std::vector<Scalar> dx_alone(x.size());
+  k::conv2d_input_grad(g, gy.data(), w.data(), rotated.data(), dx_alone.data());
+  CHECK(dx_alone == dx);
 }
 
 }  // namespace
@@ -167,7 +171,7 @@ TEST_CASE("Direct convolution and its gradients match the definition in single p
   SUBCASE("three packets and a remainder") { check_against_definition<float>(geometry(1, 4, 30, 6, 53, 3, 1, true), 1e-4); }
 }
 
-TEST_CASE("Direct weight gradient with a ReLU mask ignores gradients where the output is zero") {
+TEST_CASE("Direct backward with a ReLU mask ignores gradients where the output is zero") {
   namespace k = nn::detail::kernels;
   const ConvGeometry g = geometry(2, 4, 29, 3, 16, 3, 1, true);
   nn::Random rng(7);
@@ -178,43 +182,61 @@ TEST_CASE("Direct weight gradient with a ReLU mask ignores gradients where the o
   std::vector<float> masked(gy.size());
   for (std::size_t i = 0; i < gy.size(); ++i) masked[i] = mask[i] > 0 ? gy[i] : 0.0f;
 
-  const Index kernel_size = g.kernel_h * g.kernel_w * g.in_c * g.out_c;
-  std::vector<float> dw_fused(static_cast<std::size_t>(kernel_size)), db_fused(16);
-  std::vector<float> dw_plain(dw_fused.size()), db_plain(16);
+  const auto w = random_vector<float>(g.kernel_h * g.kernel_w * g.in_c * g.out_c, rng);
+  std::vector<float> rotated(w.size());
+  k::rotate_kernel(g, w.data(), rotated.data());
+  std::vector<float> dw_fused(w.size()), db_fused(16), dx_fused(x.size());
+  std::vector<float> dw_plain(w.size()), db_plain(16), dx_plain(x.size());
   std::vector<float> workspace(
-      static_cast<std::size_t>(k::conv2d_weight_grad_workspace(g, nn::num_threads())));
-  k::conv2d_weight_grad(g, x.data(), gy.data(), mask.data(), dw_fused.data(), db_fused.data(),
-                        workspace.data());
-  k::conv2d_weight_grad(g, x.data(), masked.data(), static_cast<const float*>(nullptr),
-                        dw_plain.data(), db_plain.data(), workspace.data());
+      static_cast<std::size_t>(k::conv2d_backward_workspace(g, nn::num_threads())));
+  k::conv2d_backward(g, x.data(), gy.data(), mask.data(), w.data(), rotated.data(),
+                     dw_fused.data(), db_fused.data(), dx_fused.data(), workspace.data());
+  k::conv2d_backward(g, x.data(), masked.data(), static_cast<const float*>(nullptr), w.data(),
+                     rotated.data(), dw_plain.data(), db_plain.data(), dx_plain.data(),
+                     workspace.data());
   CHECK(dw_fused == dw_plain);
   CHECK(db_fused == db_plain);
+  CHECK(dx_fused == dx_plain);
+
+  // Without an input gradient the kernel and bias gradients stay the same.
+  std::vector<float> dw_only(w.size()), db_only(16);
+  k::conv2d_backward(g, x.data(), gy.data(), mask.data(), w.data(), rotated.data(),
+                     dw_only.data(), db_only.data(), static_cast<float*>(nullptr),
+                     workspace.data());
+  CHECK(dw_only == dw_plain);
+  CHECK(db_only == db_plain);
 }
 
-TEST_CASE("Direct weight gradient adds into the gradient and is the same for any thread count") {
+TEST_CASE("Direct backward adds into the gradients and is the same for any thread count") {
   namespace k = nn::detail::kernels;
   const ConvGeometry g = geometry(5, 6, 13, 4, 24, 3, 1, true);
   nn::Random rng(9);
   const auto x = random_vector<float>(g.batch * g.in_h * g.in_w * g.in_c, rng);
   const auto gy = random_vector<float>(g.batch * g.out_h * g.out_w * g.out_c, rng);
-  const std::size_t kernel_size = static_cast<std::size_t>(9 * g.in_c * g.out_c);
-  std::vector<float> workspace(static_cast<std::size_t>(k::conv2d_weight_grad_workspace(g, 4)));
+  const auto w = random_vector<float>(9 * g.in_c * g.out_c, rng);
+  std::vector<float> rotated(w.size());
+  k::rotate_kernel(g, w.data(), rotated.data());
+  std::vector<float> workspace(static_cast<std::size_t>(k::conv2d_backward_workspace(g, 4)));
 
+  // Returns dw and db after `times` calls, followed by dx.
   auto run = [&](int threads, int times) {
     const int before = nn::num_threads();
     nn::set_num_threads(threads);
-    std::vector<float> dw(kernel_size), db(24);
+    std::vector<float> dw(w.size()), db(24), dx(x.size());
     for (int t = 0; t < times; ++t) {
-      k::conv2d_weight_grad(g, x.data(), gy.data(), static_cast<const float*>(nullptr),
-                            dw.data(), db.data(), workspace.data());
+      k::conv2d_backward(g, x.data(), gy.data(), gy.data(), w.data(), rotated.data(), dw.data(),
+                         db.data(), dx.data(), workspace.data());
     }
     nn::set_num_threads(before);
     dw.insert(dw.end(), db.begin(), db.end());
+    dw.insert(dw.end(), dx.begin(), dx.end());
     return dw;
   };
   const auto one = run(1, 1);
   CHECK(run(2, 1) == one);
   CHECK(run(3, 1) == one);
   const auto twice = run(2, 2);
-  for (std::size_t i = 0; i < one.size(); ++i) CHECK(twice[i] == doctest::Approx(2 * one[i]));
+  const std::size_t gradients = w.size() + 24;
+  for (std::size_t i = 0; i < gradients; ++i) CHECK(twice[i] == doctest::Approx(2 * one[i]));
+  for (std::size_t i = gradients; i < one.size(); ++i) CHECK(twice[i] == one[i]);
 }

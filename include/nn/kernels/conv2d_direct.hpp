@@ -55,6 +55,11 @@ struct ConvGeometry {
   }
 };
 
+/// Multiply-adds of the forward pass; each gradient costs the same.
+inline Index conv_work(const ConvGeometry& g) {
+  return g.batch * g.out_h * g.out_w * g.out_c * g.kernel_h * g.kernel_w * g.in_c;
+}
+
 inline Index ceil_div(Index a, Index b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 inline Index floor_div(Index a, Index b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
@@ -179,42 +184,48 @@ inline void conv_forward_row(const ConvGeometry& g, const Scalar* x_img, Index o
   for (ow = end; ow < g.out_w; ++ow) border(ow);
 }
 
+/// Computes output row `row` (= n * OH + oh) of y = act(conv(x, w) + b) on the calling thread.
+template <typename Scalar>
+void conv2d_forward_row(const ConvGeometry& g, const Scalar* x, const Scalar* w,
+                        const Scalar* bias, bool relu, Index row, Scalar* y) {
+  constexpr Index S = packet_size<Scalar>;
+  const Index n = row / g.out_h, oh = row % g.out_h;
+  const Scalar* x_img = x + n * g.in_h * g.in_w * g.in_c;
+  Scalar* y_row = y + row * g.out_w * g.out_c;
+  Index f0 = 0;
+  while (g.out_c - f0 >= S) {
+    const Index packets = std::min<Index>(4, (g.out_c - f0) / S);
+    switch (packets) {
+      case 4: conv_forward_row<Scalar, 4>(g, x_img, oh, f0, w, bias, relu, y_row); break;
+      case 3: conv_forward_row<Scalar, 3>(g, x_img, oh, f0, w, bias, relu, y_row); break;
+      case 2: conv_forward_row<Scalar, 2>(g, x_img, oh, f0, w, bias, relu, y_row); break;
+      default: conv_forward_row<Scalar, 1>(g, x_img, oh, f0, w, bias, relu, y_row); break;
+    }
+    f0 += packets * S;
+  }
+  if (f0 < g.out_c) {
+    const Index ih0 = oh * g.stride - g.pad_top;
+    const Index kh_lo = std::max<Index>(0, -ih0);
+    const Index kh_hi = std::min(g.kernel_h, g.in_h - ih0);
+    for (Index ow = 0; ow < g.out_w; ++ow) {
+      const Index iw0 = ow * g.stride - g.pad_left;
+      const Index kw_lo = std::max<Index>(0, -iw0);
+      const Index kw_hi = std::min(g.kernel_w, g.in_w - iw0);
+      conv_forward_pixel_scalar(g, x_img, (ih0 * g.in_w + iw0) * g.in_c, kh_lo, kh_hi, kw_lo,
+                                kw_hi, w, bias, relu, f0, y_row + ow * g.out_c);
+    }
+  }
+}
+
 /// y = act(conv(x, w) + b) for any stride and padding; bias may be null.
 /// x is [N, H, W, C], w is [KH, KW, C, F], y is [N, OH, OW, F] and is overwritten.
 template <typename Scalar>
 void conv2d_forward(const ConvGeometry& g, const Scalar* x, const Scalar* w, const Scalar* bias,
                     bool relu, Scalar* y) {
-  constexpr Index S = packet_size<Scalar>;
   const Index rows = g.batch * g.out_h;
-#pragma omp parallel for schedule(static)
-  for (Index row = 0; row < rows; ++row) {
-    const Index n = row / g.out_h, oh = row % g.out_h;
-    const Scalar* x_img = x + n * g.in_h * g.in_w * g.in_c;
-    Scalar* y_row = y + row * g.out_w * g.out_c;
-    Index f0 = 0;
-    while (g.out_c - f0 >= S) {
-      const Index packets = std::min<Index>(4, (g.out_c - f0) / S);
-      switch (packets) {
-        case 4: conv_forward_row<Scalar, 4>(g, x_img, oh, f0, w, bias, relu, y_row); break;
-        case 3: conv_forward_row<Scalar, 3>(g, x_img, oh, f0, w, bias, relu, y_row); break;
-        case 2: conv_forward_row<Scalar, 2>(g, x_img, oh, f0, w, bias, relu, y_row); break;
-        default: conv_forward_row<Scalar, 1>(g, x_img, oh, f0, w, bias, relu, y_row); break;
-      }
-      f0 += packets * S;
-    }
-    if (f0 < g.out_c) {
-      const Index ih0 = oh * g.stride - g.pad_top;
-      const Index kh_lo = std::max<Index>(0, -ih0);
-      const Index kh_hi = std::min(g.kernel_h, g.in_h - ih0);
-      for (Index ow = 0; ow < g.out_w; ++ow) {
-        const Index iw0 = ow * g.stride - g.pad_left;
-        const Index kw_lo = std::max<Index>(0, -iw0);
-        const Index kw_hi = std::min(g.kernel_w, g.in_w - iw0);
-        conv_forward_pixel_scalar(g, x_img, (ih0 * g.in_w + iw0) * g.in_c, kh_lo, kh_hi, kw_lo,
-                                  kw_hi, w, bias, relu, f0, y_row + ow * g.out_c);
-      }
-    }
-  }
+  const bool parallel = rows > 1 && conv_work(g) >= min_parallel_work;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (Index row = 0; row < rows; ++row) conv2d_forward_row(g, x, w, bias, relu, row, y);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,37 +247,93 @@ void rotate_kernel(const ConvGeometry& g, const Scalar* w, Scalar* rotated) {
   }
 }
 
-/// dx = the input gradient of a convolution from g = dL/dy (activation derivative applied).
-/// rotated is the output of rotate_kernel for stride 1 and unused otherwise; dx is overwritten.
-template <typename Scalar>
-void conv2d_input_grad(const ConvGeometry& g, const Scalar* dy, const Scalar* w,
-                       const Scalar* rotated, Scalar* dx) {
-  if (g.stride == 1) {
-    conv2d_forward(g.transposed(), dy, rotated, static_cast<const Scalar*>(nullptr), false, dx);
-    return;
+/// Stride-1 input gradient of one image for C input channels, C below a packet (the first
+/// layer's 3 colours), and at least one packet of filters. The rotated form would give output
+/// tiles of only C channels, far below a packet, so here each dx[i, j, c] is a dot product over
+/// taps and filters, vectorised across filters and summed horizontally once per pixel.
+template <typename Scalar, int C>
+void input_grad_image_few_channels(const ConvGeometry& g, const Scalar* gy, const Scalar* w,
+                                   Scalar* dx) {
+  using P = Packet<Scalar>;
+  constexpr Index S = packet_size<Scalar>;
+  const Index full = (g.out_c / S) * S;
+  for (Index i = 0; i < g.in_h; ++i) {
+    for (Index j = 0; j < g.in_w; ++j) {
+      P acc[C];
+      Scalar tail[C] = {};
+      for (int c = 0; c < C; ++c) acc[c] = broadcast<Scalar>(0);
+      for (Index kh = 0; kh < g.kernel_h; ++kh) {
+        const Index oh = i + g.pad_top - kh;
+        if (oh < 0 || oh >= g.out_h) continue;
+        for (Index kw = 0; kw < g.kernel_w; ++kw) {
+          const Index ow = j + g.pad_left - kw;
+          if (ow < 0 || ow >= g.out_w) continue;
+          const Scalar* gp = gy + (oh * g.out_w + ow) * g.out_c;
+          const Scalar* wp = w + (kh * g.kernel_w + kw) * C * g.out_c;
+          for (Index f = 0; f < full; f += S) {
+            const P gv = load(gp + f);
+            for (int c = 0; c < C; ++c) acc[c] = madd(gv, load(wp + c * g.out_c + f), acc[c]);
+          }
+          for (Index f = full; f < g.out_c; ++f) {
+            for (int c = 0; c < C; ++c) tail[c] += gp[f] * wp[c * g.out_c + f];
+          }
+        }
+      }
+      Scalar* out = dx + (i * g.in_w + j) * C;
+      for (int c = 0; c < C; ++c) out[c] = Eigen::internal::predux(acc[c]) + tail[c];
+    }
   }
-  // Strided: gather for each input pixel the output pixels whose window covers it.
-  const Index pixels = g.batch * g.in_h * g.in_w;
-#pragma omp parallel for schedule(static)
-  for (Index p = 0; p < pixels; ++p) {
-    const Index n = p / (g.in_h * g.in_w), i = (p / g.in_w) % g.in_h, j = p % g.in_w;
-    Scalar* out = dx + p * g.in_c;
-    std::fill(out, out + g.in_c, Scalar(0));
-    for (Index kh = 0; kh < g.kernel_h; ++kh) {
-      const Index th = i + g.pad_top - kh;
-      if (th < 0 || th % g.stride != 0 || th / g.stride >= g.out_h) continue;
-      for (Index kw = 0; kw < g.kernel_w; ++kw) {
-        const Index tw = j + g.pad_left - kw;
-        if (tw < 0 || tw % g.stride != 0 || tw / g.stride >= g.out_w) continue;
-        const Scalar* gy = dy + ((n * g.out_h + th / g.stride) * g.out_w + tw / g.stride) * g.out_c;
-        const Scalar* wp = w + (kh * g.kernel_w + kw) * g.in_c * g.out_c;
-        for (Index c = 0; c < g.in_c; ++c) {
-          Scalar sum = 0;
-          for (Index f = 0; f < g.out_c; ++f) sum += gy[f] * wp[c * g.out_c + f];
-          out[c] += sum;
+}
+
+/// Strided input gradient of one image: gathers, for each input pixel, the output pixels whose
+/// window covers it.
+template <typename Scalar>
+void input_grad_image_strided(const ConvGeometry& g, const Scalar* gy, const Scalar* w,
+                              Scalar* dx) {
+  for (Index i = 0; i < g.in_h; ++i) {
+    for (Index j = 0; j < g.in_w; ++j) {
+      Scalar* out = dx + (i * g.in_w + j) * g.in_c;
+      std::fill(out, out + g.in_c, Scalar(0));
+      for (Index kh = 0; kh < g.kernel_h; ++kh) {
+        const Index th = i + g.pad_top - kh;
+        if (th < 0 || th % g.stride != 0 || th / g.stride >= g.out_h) continue;
+        for (Index kw = 0; kw < g.kernel_w; ++kw) {
+          const Index tw = j + g.pad_left - kw;
+          if (tw < 0 || tw % g.stride != 0 || tw / g.stride >= g.out_w) continue;
+          const Scalar* gp = gy + ((th / g.stride) * g.out_w + tw / g.stride) * g.out_c;
+          const Scalar* wp = w + (kh * g.kernel_w + kw) * g.in_c * g.out_c;
+          for (Index c = 0; c < g.in_c; ++c) {
+            Scalar sum = 0;
+            for (Index f = 0; f < g.out_c; ++f) sum += gp[f] * wp[c * g.out_c + f];
+            out[c] += sum;
+          }
         }
       }
     }
+  }
+}
+
+/// Overwrites dx [H, W, C] of one image with its input gradient from gy = dL/dy [OH, OW, F]
+/// (activation derivative applied). rotated is the output of rotate_kernel.
+template <typename Scalar>
+void conv2d_input_grad_image(const ConvGeometry& g, const Scalar* gy, const Scalar* w,
+                             const Scalar* rotated, Scalar* dx) {
+  if (g.stride != 1) {
+    input_grad_image_strided(g, gy, w, dx);
+    return;
+  }
+  if (g.in_c <= 4 && g.in_c < packet_size<Scalar> && g.out_c >= packet_size<Scalar>) {
+    switch (g.in_c) {
+      case 1: input_grad_image_few_channels<Scalar, 1>(g, gy, w, dx); return;
+      case 2: input_grad_image_few_channels<Scalar, 2>(g, gy, w, dx); return;
+      case 3: input_grad_image_few_channels<Scalar, 3>(g, gy, w, dx); return;
+      default: input_grad_image_few_channels<Scalar, 4>(g, gy, w, dx); return;
+    }
+  }
+  ConvGeometry t = g.transposed();
+  t.batch = 1;
+  for (Index row = 0; row < t.out_h; ++row) {
+    conv2d_forward_row(t, gy, rotated, static_cast<const Scalar*>(nullptr), false, row, dx);
   }
 }
 
@@ -338,101 +405,114 @@ inline void conv_weight_row(const ConvGeometry& g, const Scalar* x_img, Index ih
   }
 }
 
-/// Scratch memory that conv2d_weight_grad needs, in scalars.
-inline Index conv2d_weight_grad_workspace(const ConvGeometry& g, int threads) {
-  const Index per_image = g.kernel_h * g.kernel_w * g.in_c * g.out_c + g.out_c;
-  return g.batch * per_image + threads * g.out_w * g.out_c;
-}
-
-/// Adds the weight gradient to dw [KH, KW, C, F] and, when db is not null, the bias gradient
-/// to db [F].
-///
-/// gy is dL/dy. When mask is not null, gy is first multiplied by the ReLU derivative
-/// (mask > 0), where mask is the layer's output; the product is formed one output row at a time
-/// in a per-thread buffer so that no full-size copy of the gradient is needed. workspace holds
-/// conv2d_weight_grad_workspace(g, threads) scalars, threads >= the OpenMP team size.
+/// Adds the weight gradient of one image to dw [KH, KW, C, F] and its bias gradient to db [F].
+/// x is the image [H, W, C] and gy its gradient [OH, OW, F], activation derivative applied.
 template <typename Scalar>
-void conv2d_weight_grad(const ConvGeometry& g, const Scalar* x, const Scalar* gy,
-                        const Scalar* mask, Scalar* dw, Scalar* db, Scalar* workspace) {
+void conv2d_weight_grad_image(const ConvGeometry& g, const Scalar* x, const Scalar* gy,
+                              Scalar* dw, Scalar* db) {
   constexpr Index S = packet_size<Scalar>;
-  const Index kernel_size = g.kernel_h * g.kernel_w * g.in_c * g.out_c;
-  const Index per_image = kernel_size + g.out_c;
-  Scalar* partials = workspace;
-  Scalar* row_buffers = workspace + g.batch * per_image;
+  const Index full = (g.out_c / S) * S;
   Index begin, end;
   interior_columns(g, begin, end);
-  const Index full = (g.out_c / S) * S;
+  for (Index oh = 0; oh < g.out_h; ++oh) {
+    const Scalar* gy_row = gy + oh * g.out_w * g.out_c;
+    for (Index ow = 0; ow < g.out_w; ++ow) {
+      for (Index f = 0; f < g.out_c; ++f) db[f] += gy_row[ow * g.out_c + f];
+    }
+    const Index ih0 = oh * g.stride - g.pad_top;
+    const Index kh_lo = std::max<Index>(0, -ih0);
+    const Index kh_hi = std::min(g.kernel_h, g.in_h - ih0);
 
-#pragma omp parallel for schedule(static)
-  for (Index n = 0; n < g.batch; ++n) {
-    int thread = 0;
-#ifdef _OPENMP
-    thread = omp_get_thread_num();
-#endif
-    Scalar* pw = partials + n * per_image;
-    Scalar* pb = pw + kernel_size;
-    std::fill(pw, pw + per_image, Scalar(0));
-    const Scalar* x_img = x + n * g.in_h * g.in_w * g.in_c;
-    for (Index oh = 0; oh < g.out_h; ++oh) {
-      const Index row_size = g.out_w * g.out_c;
-      const Scalar* gy_row = gy + (n * g.out_h + oh) * row_size;
-
-      // The gradient of this row through the ReLU, and its sum for the bias.
-      if (mask) {
-        Scalar* buffer = row_buffers + thread * row_size;
-        const Scalar* m = mask + (n * g.out_h + oh) * row_size;
-        for (Index i = 0; i < row_size; ++i) buffer[i] = m[i] > Scalar(0) ? gy_row[i] : Scalar(0);
-        gy_row = buffer;
+    // Interior pixels, whole packets of channels.
+    Index f0 = 0;
+    while (full - f0 > 0) {
+      const Index packets = std::min<Index>(4, (full - f0) / S);
+      switch (packets) {
+        case 4: conv_weight_row<Scalar, 4>(g, x, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, dw); break;
+        case 3: conv_weight_row<Scalar, 3>(g, x, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, dw); break;
+        case 2: conv_weight_row<Scalar, 2>(g, x, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, dw); break;
+        default: conv_weight_row<Scalar, 1>(g, x, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, dw); break;
       }
-      for (Index ow = 0; ow < g.out_w; ++ow) {
-        for (Index f = 0; f < g.out_c; ++f) pb[f] += gy_row[ow * g.out_c + f];
-      }
+      f0 += packets * S;
+    }
 
-      const Index ih0 = oh * g.stride - g.pad_top;
-      const Index kh_lo = std::max<Index>(0, -ih0);
-      const Index kh_hi = std::min(g.kernel_h, g.in_h - ih0);
-
-      // Interior pixels, whole packets of channels.
-      Index f0 = 0;
-      while (full - f0 > 0) {
-        const Index packets = std::min<Index>(4, (full - f0) / S);
-        switch (packets) {
-          case 4: conv_weight_row<Scalar, 4>(g, x_img, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, pw); break;
-          case 3: conv_weight_row<Scalar, 3>(g, x_img, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, pw); break;
-          case 2: conv_weight_row<Scalar, 2>(g, x_img, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, pw); break;
-          default: conv_weight_row<Scalar, 1>(g, x_img, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, pw); break;
-        }
-        f0 += packets * S;
-      }
-
-      // Border pixels with every channel, and interior pixels with the leftover channels.
-      for (Index ow = 0; ow < g.out_w; ++ow) {
-        const bool inside = ow >= begin && ow < end;
-        const Index f_begin = inside ? full : 0;
-        if (f_begin == g.out_c) continue;
-        const Index iw0 = ow * g.stride - g.pad_left;
-        const Index kw_lo = std::max<Index>(0, -iw0);
-        const Index kw_hi = std::min(g.kernel_w, g.in_w - iw0);
-        const Scalar* d = gy_row + ow * g.out_c;
-        for (Index kh = kh_lo; kh < kh_hi; ++kh) {
-          for (Index kw = kw_lo; kw < kw_hi; ++kw) {
-            const Scalar* xp = x_img + ((ih0 + kh) * g.in_w + iw0 + kw) * g.in_c;
-            Scalar* dwp = pw + (kh * g.kernel_w + kw) * g.in_c * g.out_c;
-            for (Index c = 0; c < g.in_c; ++c) {
-              const Scalar xs = xp[c];
-              Scalar* r = dwp + c * g.out_c;
-              for (Index f = f_begin; f < g.out_c; ++f) r[f] += xs * d[f];
-            }
+    // Border pixels with every channel, and interior pixels with the leftover channels.
+    for (Index ow = 0; ow < g.out_w; ++ow) {
+      const bool inside = ow >= begin && ow < end;
+      const Index f_begin = inside ? full : 0;
+      if (f_begin == g.out_c) continue;
+      const Index iw0 = ow * g.stride - g.pad_left;
+      const Index kw_lo = std::max<Index>(0, -iw0);
+      const Index kw_hi = std::min(g.kernel_w, g.in_w - iw0);
+      const Scalar* d = gy_row + ow * g.out_c;
+      for (Index kh = kh_lo; kh < kh_hi; ++kh) {
+        for (Index kw = kw_lo; kw < kw_hi; ++kw) {
+          const Scalar* xp = x + ((ih0 + kh) * g.in_w + iw0 + kw) * g.in_c;
+          Scalar* dwp = dw + (kh * g.kernel_w + kw) * g.in_c * g.out_c;
+          for (Index c = 0; c < g.in_c; ++c) {
+            const Scalar xs = xp[c];
+            Scalar* r = dwp + c * g.out_c;
+            for (Index f = f_begin; f < g.out_c; ++f) r[f] += xs * d[f];
           }
         }
       }
     }
   }
+}
+
+/// Scratch memory that conv2d_backward needs, in scalars: one kernel and bias gradient per
+/// image, and one image of masked output gradient per thread.
+inline Index conv2d_backward_workspace(const ConvGeometry& g, int threads) {
+  const Index per_image = g.kernel_h * g.kernel_w * g.in_c * g.out_c + g.out_c;
+  return g.batch * per_image + threads * g.out_h * g.out_w * g.out_c;
+}
+
+/// The backward pass of a convolution in one sweep over the batch.
+///
+/// Adds the kernel gradient to dw [KH, KW, C, F] and, when db is not null, the bias gradient
+/// to db [F]; overwrites dx [N, H, W, C] with the input gradient unless dx is null. gy is
+/// dL/dy [N, OH, OW, F]. When mask is not null (the output of a fused ReLU), gy is first
+/// multiplied by the ReLU derivative (mask > 0). Each thread takes whole images: it masks the
+/// image's gradient into its own buffer, which then stays in cache for both gradients, so the
+/// masked gradient never travels to memory. rotated is the output of rotate_kernel (unused for
+/// strides above 1). workspace holds conv2d_backward_workspace(g, threads) scalars, with
+/// threads at least the OpenMP team size.
+template <typename Scalar>
+void conv2d_backward(const ConvGeometry& g, const Scalar* x, const Scalar* gy, const Scalar* mask,
+                     const Scalar* w, const Scalar* rotated, Scalar* dw, Scalar* db, Scalar* dx,
+                     Scalar* workspace) {
+  const Index kernel_size = g.kernel_h * g.kernel_w * g.in_c * g.out_c;
+  const Index per_image = kernel_size + g.out_c;
+  const Index in_image = g.in_h * g.in_w * g.in_c;
+  const Index out_image = g.out_h * g.out_w * g.out_c;
+  Scalar* partials = workspace;
+  Scalar* masked_images = workspace + g.batch * per_image;
+  ConvGeometry one = g;
+  one.batch = 1;
+  const bool parallel = g.batch > 1 && conv_work(g) >= min_parallel_work;
+
+#pragma omp parallel for schedule(static) if (parallel)
+  for (Index n = 0; n < g.batch; ++n) {
+    int thread = 0;
+#ifdef _OPENMP
+    thread = omp_get_thread_num();
+#endif
+    const Scalar* gy_n = gy + n * out_image;
+    if (mask) {
+      Scalar* buffer = masked_images + thread * out_image;
+      const Scalar* m = mask + n * out_image;
+      for (Index i = 0; i < out_image; ++i) buffer[i] = m[i] > Scalar(0) ? gy_n[i] : Scalar(0);
+      gy_n = buffer;
+    }
+    Scalar* pw = partials + n * per_image;
+    std::fill(pw, pw + per_image, Scalar(0));
+    conv2d_weight_grad_image(one, x + n * in_image, gy_n, pw, pw + kernel_size);
+    if (dx) conv2d_input_grad_image(one, gy_n, w, rotated, dx + n * in_image);
+  }
 
   // Sum the per-image partials in image order.
-  const Index total = per_image;
-#pragma omp parallel for schedule(static)
-  for (Index i = 0; i < total; ++i) {
+#pragma omp parallel for schedule(static) if (parallel)
+  for (Index i = 0; i < per_image; ++i) {
     Scalar sum = 0;
     for (Index n = 0; n < g.batch; ++n) sum += partials[n * per_image + i];
     if (i < kernel_size) {
@@ -440,6 +520,21 @@ void conv2d_weight_grad(const ConvGeometry& g, const Scalar* x, const Scalar* gy
     } else if (db) {
       db[i - kernel_size] += sum;
     }
+  }
+}
+
+/// Overwrites dx with the input gradient alone; see conv2d_backward for the arguments.
+template <typename Scalar>
+void conv2d_input_grad(const ConvGeometry& g, const Scalar* gy, const Scalar* w,
+                       const Scalar* rotated, Scalar* dx) {
+  const Index in_image = g.in_h * g.in_w * g.in_c;
+  const Index out_image = g.out_h * g.out_w * g.out_c;
+  ConvGeometry one = g;
+  one.batch = 1;
+  const bool parallel = g.batch > 1 && conv_work(g) >= min_parallel_work;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (Index n = 0; n < g.batch; ++n) {
+    conv2d_input_grad_image(one, gy + n * out_image, w, rotated, dx + n * in_image);
   }
 }
 

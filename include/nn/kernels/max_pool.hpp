@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "nn/core/shape.hpp"
+#include "nn/kernels/packet.hpp"
 
 namespace nn::detail::kernels {
 
@@ -22,20 +23,30 @@ struct PoolGeometry {
   Index pool = 2, stride = 2;
 };
 
-/// y = max over each window of x; arg receives the window position of each maximum.
+/// y = max over each window of x; arg, unless null, receives the window position of each
+/// maximum.
 template <typename Scalar>
 void max_pool_forward(const PoolGeometry& g, const Scalar* x, Scalar* y, std::uint8_t* arg) {
   const Index c_n = g.channels;
   const Index rows = g.batch * g.out_h;
-#pragma omp parallel for schedule(static)
+  const bool parallel = rows > 1 && rows * g.out_w * c_n * g.pool * g.pool >= min_parallel_work;
+#pragma omp parallel for schedule(static) if (parallel)
   for (Index row = 0; row < rows; ++row) {
     const Index n = row / g.out_h, oh = row % g.out_h;
     for (Index ow = 0; ow < g.out_w; ++ow) {
       const Index out = (row * g.out_w + ow) * c_n;
       Scalar* yo = y + out;
-      std::uint8_t* ao = arg + out;
       const Scalar* x0 = x + ((n * g.in_h + oh * g.stride) * g.in_w + ow * g.stride) * c_n;
       std::copy(x0, x0 + c_n, yo);
+      if (!arg) {
+        for (Index k = 1; k < g.pool * g.pool; ++k) {
+          const Scalar* xk = x0 + ((k / g.pool) * g.in_w + k % g.pool) * c_n;
+          for (Index c = 0; c < c_n; ++c) yo[c] = xk[c] > yo[c] ? xk[c] : yo[c];
+        }
+        continue;
+      }
+      // Replace only on a strictly larger value, so ties keep the first maximum.
+      std::uint8_t* ao = arg + out;
       std::fill(ao, ao + c_n, std::uint8_t(0));
       for (Index k = 1; k < g.pool * g.pool; ++k) {
         const Scalar* xk = x0 + ((k / g.pool) * g.in_w + k % g.pool) * c_n;
@@ -56,11 +67,12 @@ void max_pool_backward(const PoolGeometry& g, const Scalar* dy, const std::uint8
                        Scalar* dx) {
   const Index c_n = g.channels;
   const Index image = g.in_h * g.in_w * c_n;
+  const bool parallel = g.batch * image >= min_parallel_work;
   if (g.stride == g.pool) {
     // Windows tile the input without overlap: write each covered element exactly once and
     // zero the rows and columns that no window covers.
     const Index rows = g.batch * g.in_h;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel)
     for (Index row = 0; row < rows; ++row) {
       const Index n = row / g.in_h, i = row % g.in_h;
       Scalar* dx_row = dx + row * g.in_w * c_n;
@@ -87,7 +99,7 @@ void max_pool_backward(const PoolGeometry& g, const Scalar* dy, const std::uint8
 
   // Overlapping or gapped windows: zero, then add. One image per thread, so overlapping windows
   // never race.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel && g.batch > 1)
   for (Index n = 0; n < g.batch; ++n) {
     Scalar* dx_img = dx + n * image;
     std::fill(dx_img, dx_img + image, Scalar(0));

@@ -8,6 +8,8 @@
 
 #include <Eigen/Core>
 
+#include "nn/core/shape.hpp"
+
 namespace nn::detail::kernels {
 
 template <typename Scalar>
@@ -23,6 +25,10 @@ constexpr int vector_registers = 32;
 #else
 constexpr int vector_registers = 16;
 #endif
+
+/// Multiply-adds (or comparisons) below which a kernel runs on the calling thread: starting an
+/// OpenMP team costs microseconds, more than a small loop, and more still on a busy machine.
+constexpr Index min_parallel_work = Index(1) << 15;
 
 template <typename Scalar>
 inline Packet<Scalar> load(const Scalar* p) {
