@@ -78,9 +78,12 @@ class Conv2D : public Layer<Scalar> {
     output_.resize({batch, geometry_.out_height, geometry_.out_width, filters_});
     detail::prepare_workspaces(columns_, Shape{patches, patch_size});
     const ConstMatrixMap<Scalar> kernel(kernel_.data(), patch_size, filters_);
-    const bool parallel = batch > 1 && detail::worth_parallel(output_.size() * patch_size);
+    [[maybe_unused]] const bool parallel =
+        batch > 1 && detail::worth_parallel(output_.size() * patch_size);
 
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
     for (Index n = 0; n < batch; ++n) {
       Tensor<Scalar>& columns = columns_[static_cast<std::size_t>(detail::thread_index())];
       detail::im2col(x.data() + n * sample_size, geometry_, columns.data());
@@ -114,9 +117,12 @@ class Conv2D : public Layer<Scalar> {
     detail::prepare_workspaces(column_grads_, Shape{patches, patch_size});
     detail::prepare_workspaces(masked_dy_, Shape{patches, relu ? filters_ : 0});
     const ConstMatrixMap<Scalar> kernel(kernel_.data(), patch_size, filters_);
-    const bool parallel = batch > 1 && detail::worth_parallel(dy.size() * patch_size);
+    [[maybe_unused]] const bool parallel =
+        batch > 1 && detail::worth_parallel(dy.size() * patch_size);
 
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
     for (Index n = 0; n < batch; ++n) {
       const auto thread = static_cast<std::size_t>(detail::thread_index());
       const Index offset = n * patches * filters_;

@@ -61,9 +61,12 @@ class MaxPool2D : public Layer<Scalar> {
     output_.resize({batch, out_height_, out_width_, channels});
     if (train) argmax_.resize(static_cast<std::size_t>(output_.size()));
 
-    const bool parallel = detail::worth_parallel(output_.size() * pool_size_ * pool_size_);
+    [[maybe_unused]] const bool parallel =
+        detail::worth_parallel(output_.size() * pool_size_ * pool_size_);
 
+#ifdef _OPENMP
 #pragma omp parallel for collapse(2) schedule(static) if (parallel)
+#endif
     for (Index n = 0; n < batch; ++n) {
       for (Index oh = 0; oh < out_height_; ++oh) {
         const Scalar* image = x.data() + n * sample_size;
@@ -109,8 +112,10 @@ class MaxPool2D : public Layer<Scalar> {
     dx_.resize(input_shape_.with_batch(batch));
 
     // Each sample's maxima lie in its own image, so samples can run in parallel.
-    const bool parallel = batch > 1 && detail::worth_parallel(dx_.size());
+    [[maybe_unused]] const bool parallel = batch > 1 && detail::worth_parallel(dx_.size());
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
     for (Index n = 0; n < batch; ++n) {
       Scalar* dx_n = dx_.data() + n * sample_size;
       std::fill(dx_n, dx_n + sample_size, Scalar(0));
