@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "nn/core/random.hpp"
 #include "nn/kernels/max_pool.hpp"
 
 namespace {
@@ -75,4 +76,44 @@ TEST_CASE("Max-pool kernel adds the gradients of overlapping windows") {
   std::vector<float> expected(16, 0.0f);
   expected[5] = 10.0f;
   CHECK(dx == expected);
+}
+
+TEST_CASE("Max-pool kernel matches a plain loop on many channels with ties") {
+  // 35 channels reach the vectorised path (16 at a time) and its scalar remainder; values drawn
+  // from a few integers make ties frequent.
+  for (const Index pool : {2, 3}) {
+    const PoolGeometry g = [&] {
+      PoolGeometry p = pool_geometry(7, 9, 35, pool, 2);
+      p.batch = 2;
+      return p;
+    }();
+    nn::Random rng(11);
+    std::vector<float> x(static_cast<std::size_t>(g.batch * g.in_h * g.in_w * g.channels));
+    for (auto& v : x) v = static_cast<float>(rng.below(4));
+    const std::size_t outputs = static_cast<std::size_t>(g.batch * g.out_h * g.out_w * g.channels);
+    std::vector<float> y(outputs), dy(outputs), dx(x.size());
+    std::vector<std::uint8_t> arg(outputs);
+    for (auto& v : dy) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    nn::detail::kernels::max_pool_forward(g, x.data(), y.data(), arg.data());
+    nn::detail::kernels::max_pool_backward(g, dy.data(), arg.data(), dx.data());
+
+    std::vector<float> expected_dx(x.size(), 0.0f);
+    std::size_t out = 0;
+    for (Index n = 0; n < g.batch; ++n)
+      for (Index oh = 0; oh < g.out_h; ++oh)
+        for (Index ow = 0; ow < g.out_w; ++ow)
+          for (Index c = 0; c < g.channels; ++c, ++out) {
+            std::size_t at = 0;
+            float best = -1.0f;
+            for (Index kh = 0; kh < pool; ++kh)
+              for (Index kw = 0; kw < pool; ++kw) {
+                const auto i = static_cast<std::size_t>(
+                    ((n * g.in_h + oh * 2 + kh) * g.in_w + ow * 2 + kw) * g.channels + c);
+                if (x[i] > best) best = x[i], at = i;
+              }
+            CHECK(y[out] == best);
+            expected_dx[at] += dy[out];
+          }
+    CHECK(dx == expected_dx);
+  }
 }

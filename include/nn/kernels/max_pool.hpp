@@ -10,6 +10,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "nn/core/shape.hpp"
 #include "nn/kernels/packet.hpp"
@@ -23,6 +28,49 @@ struct PoolGeometry {
   Index pool = 2, stride = 2;
 };
 
+/// Maximum of one window over channels [c, c_n) of one output pixel, one scalar at a time.
+/// x0 is the window's first pixel and row_step the distance between input rows.
+template <typename Scalar>
+inline void window_max_scalar(const PoolGeometry& g, const Scalar* x0, Index row_step, Index c,
+                              Scalar* y, std::uint8_t* arg) {
+  for (; c < g.channels; ++c) {
+    Scalar best = x0[c];
+    std::uint8_t at = 0;
+    for (Index k = 1; k < g.pool * g.pool; ++k) {
+      const Scalar v = x0[(k / g.pool) * row_step + (k % g.pool) * g.channels + c];
+      // Strictly larger, so ties keep the first maximum in row-major window order.
+      if (v > best) best = v, at = static_cast<std::uint8_t>(k);
+    }
+    y[c] = best;
+    if (arg) arg[c] = at;
+  }
+}
+
+/// Maximum of one window for every channel of one output pixel; arg may be null.
+template <typename Scalar>
+inline void window_max(const PoolGeometry& g, const Scalar* x0, Scalar* y, std::uint8_t* arg) {
+  const Index row_step = g.in_w * g.channels;
+  Index c = 0;
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+  // 16 channels at a time: compare masks select both the value and its window position.
+  if constexpr (std::is_same_v<Scalar, float>) {
+    for (; c + 16 <= g.channels; c += 16) {
+      __m512 best = _mm512_loadu_ps(x0 + c);
+      __m128i at = _mm_setzero_si128();
+      for (Index k = 1; k < g.pool * g.pool; ++k) {
+        const __m512 v = _mm512_loadu_ps(x0 + (k / g.pool) * row_step + (k % g.pool) * g.channels + c);
+        const __mmask16 larger = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
+        best = _mm512_mask_mov_ps(best, larger, v);
+        at = _mm_mask_mov_epi8(at, larger, _mm_set1_epi8(static_cast<char>(k)));
+      }
+      _mm512_storeu_ps(y + c, best);
+      if (arg) _mm_storeu_si128(reinterpret_cast<__m128i*>(arg + c), at);
+    }
+  }
+#endif
+  window_max_scalar(g, x0, row_step, c, y, arg);
+}
+
 /// y = max over each window of x; arg, unless null, receives the window position of each
 /// maximum.
 template <typename Scalar>
@@ -35,30 +83,29 @@ void max_pool_forward(const PoolGeometry& g, const Scalar* x, Scalar* y, std::ui
     const Index n = row / g.out_h, oh = row % g.out_h;
     for (Index ow = 0; ow < g.out_w; ++ow) {
       const Index out = (row * g.out_w + ow) * c_n;
-      Scalar* yo = y + out;
       const Scalar* x0 = x + ((n * g.in_h + oh * g.stride) * g.in_w + ow * g.stride) * c_n;
-      std::copy(x0, x0 + c_n, yo);
-      if (!arg) {
-        for (Index k = 1; k < g.pool * g.pool; ++k) {
-          const Scalar* xk = x0 + ((k / g.pool) * g.in_w + k % g.pool) * c_n;
-          for (Index c = 0; c < c_n; ++c) yo[c] = xk[c] > yo[c] ? xk[c] : yo[c];
-        }
-        continue;
-      }
-      // Replace only on a strictly larger value, so ties keep the first maximum.
-      std::uint8_t* ao = arg + out;
-      std::fill(ao, ao + c_n, std::uint8_t(0));
-      for (Index k = 1; k < g.pool * g.pool; ++k) {
-        const Scalar* xk = x0 + ((k / g.pool) * g.in_w + k % g.pool) * c_n;
-        const auto index = static_cast<std::uint8_t>(k);
-        for (Index c = 0; c < c_n; ++c) {
-          const bool larger = xk[c] > yo[c];
-          yo[c] = larger ? xk[c] : yo[c];
-          ao[c] = larger ? index : ao[c];
-        }
-      }
+      window_max(g, x0, y + out, arg ? arg + out : nullptr);
     }
   }
+}
+
+/// Writes dy where arg equals index and zero elsewhere, for `count` channels.
+template <typename Scalar>
+inline void route_gradient(const Scalar* dy, const std::uint8_t* arg, std::uint8_t index,
+                           Index count, Scalar* out) {
+  Index c = 0;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<Scalar, float>) {
+    const __m512i wanted = _mm512_set1_epi32(index);
+    for (; c + 16 <= count; c += 16) {
+      const __m512i at =
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(arg + c)));
+      const __mmask16 hit = _mm512_cmpeq_epi32_mask(at, wanted);
+      _mm512_storeu_ps(out + c, _mm512_maskz_mov_ps(hit, _mm512_loadu_ps(dy + c)));
+    }
+  }
+#endif
+  for (; c < count; ++c) out[c] = arg[c] == index ? dy[c] : Scalar(0);
 }
 
 /// dx = dy routed to the recorded maximum of each window; dx is overwritten entirely.
@@ -88,8 +135,7 @@ void max_pool_backward(const PoolGeometry& g, const Scalar* dy, const std::uint8
         const std::uint8_t* a = arg + out;
         for (Index kw = 0; kw < g.pool; ++kw) {
           const auto index = static_cast<std::uint8_t>(kh * g.pool + kw);
-          Scalar* o = dx_row + (ow * g.pool + kw) * c_n;
-          for (Index c = 0; c < c_n; ++c) o[c] = a[c] == index ? d[c] : Scalar(0);
+          route_gradient(d, a, index, c_n, dx_row + (ow * g.pool + kw) * c_n);
         }
       }
       std::fill(dx_row + g.out_w * g.pool * c_n, dx_row + g.in_w * c_n, Scalar(0));
