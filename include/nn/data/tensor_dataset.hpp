@@ -42,7 +42,7 @@ class TensorDataset : public BatchSource<Scalar> {
                          batch_size, shuffle, seed, class_count);
   }
 
-  Shape sample_shape() const override { return samples_->shape().without_batch(); }
+  Shape sample_shape() const override { return sample_shape_; }
   Index sample_count() const override { return samples_->dim(0); }
   Index batch_size() const override { return batch_size_; }
   Index class_count() const override { return class_count_; }
@@ -60,8 +60,9 @@ class TensorDataset : public BatchSource<Scalar> {
     const Index n = sample_count();
     if (position_ >= n) return false;
     const Index count = std::min(batch_size_, n - position_);
-    const Index sample_size = sample_shape().size();
-    images.resize(sample_shape().with_batch(count));
+    const Index sample_size = sample_shape_.size();
+    batch_shape_[0] = count;
+    images.resize(batch_shape_);  // copies into the existing shape, so no allocation
     labels.resize(static_cast<std::size_t>(count));
     for (Index i = 0; i < count; ++i) {
       const Index source = order_[static_cast<std::size_t>(position_ + i)];
@@ -109,6 +110,8 @@ class TensorDataset : public BatchSource<Scalar> {
       max_label = std::max(max_label, label);
     }
     class_count_ = class_count > 0 ? class_count : static_cast<Index>(max_label) + 1;
+    sample_shape_ = samples_->shape().without_batch();
+    batch_shape_ = samples_->shape();
     order_.resize(static_cast<std::size_t>(n));
     begin_epoch(0);
   }
@@ -119,6 +122,8 @@ class TensorDataset : public BatchSource<Scalar> {
   bool shuffle_;
   std::uint64_t seed_;
   Index class_count_ = 0;
+  Shape sample_shape_;  // [...] of one sample
+  Shape batch_shape_;   // [count, ...sample_shape_] of the last batch
   std::vector<Index> order_;  // sample indices in this epoch's order
   Index position_ = 0;
 };

@@ -212,14 +212,7 @@ class Sequential {
 
   /// Every trainable tensor of every layer, in layer order.
   std::vector<Parameter<Scalar>> parameters() {
-    build();
-    if (!parameters_cached_) {
-      parameters_.clear();
-      for (auto& l : layers_) {
-        for (auto& p : l->parameters()) parameters_.push_back(p);
-      }
-      parameters_cached_ = true;
-    }
+    cache_parameters();
     return parameters_;
   }
 
@@ -304,7 +297,7 @@ class Sequential {
 
   /// Sets every parameter gradient to zero; fit does this once per batch.
   void zero_gradients() {
-    parameters();
+    cache_parameters();
     for (const auto& p : parameters_) p.grad->set_zero();
   }
 
@@ -632,6 +625,18 @@ class Sequential {
 
   void apply_step() { optimizer_->apply(parameters_); }
 
+  // Collects every layer's parameters once after the layer list changes, so training steps
+  // reuse one vector instead of allocating a new one per batch.
+  void cache_parameters() {
+    build();
+    if (parameters_cached_) return;
+    parameters_.clear();
+    for (auto& l : layers_) {
+      for (auto& p : l->parameters()) parameters_.push_back(p);
+    }
+    parameters_cached_ = true;
+  }
+
   void require_compiled(const std::string& where) const {
     if (!optimizer_) {
       throw ShapeError(where + ": expected a compiled model, got one without an optimizer; call "
@@ -652,7 +657,7 @@ class Sequential {
       throw ShapeError(where + ": expected the last layer to output class logits [C], got " +
                        out.to_string() + "; end the model with Flatten and Dense(classes)");
     }
-    parameters();
+    cache_parameters();
   }
 
   void check_source(const std::string& where, const BatchSource<Scalar>& source,
@@ -674,9 +679,17 @@ class Sequential {
     }
   }
 
+  // Returns whether x is [N, ...input_shape] with N >= 1, without allocating.
+  bool is_batch(const Tensor<Scalar>& x) const {
+    if (x.rank() != input_shape_.rank() + 1 || x.dim(0) < 1) return false;
+    for (Index i = 0; i < input_shape_.rank(); ++i) {
+      if (x.dim(i + 1) != input_shape_[i]) return false;
+    }
+    return true;
+  }
+
   void check_batch(const std::string& where, const Tensor<Scalar>& x) const {
-    if (x.rank() != input_shape_.rank() + 1 || x.shape().without_batch() != input_shape_ ||
-        x.dim(0) < 1) {
+    if (!is_batch(x)) {
       throw ShapeError(where + ": expected input " + batch_string() + " with N >= 1, got " +
                        x.shape().to_string());
     }
