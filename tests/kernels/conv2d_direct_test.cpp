@@ -154,21 +154,45 @@ TEST_CASE("Direct convolution sums each same-padded 3x3 window by hand") {
 }
 
 TEST_CASE("Direct convolution and its gradients match the definition in double precision") {
-  SUBCASE("one input channel, wide rows") { check_against_definition<double>(geometry(2, 4, 41, 1, 8, 3, 1, true), 1e-12); }
-  SUBCASE("three input channels, odd filter count") { check_against_definition<double>(geometry(2, 5, 37, 3, 21, 3, 1, true), 1e-12); }
-  SUBCASE("many filters") { check_against_definition<double>(geometry(1, 4, 9, 5, 70, 3, 1, true), 1e-12); }
-  SUBCASE("even kernel, same padding") { check_against_definition<double>(geometry(2, 6, 7, 4, 9, 4, 1, true), 1e-12); }
-  SUBCASE("valid padding") { check_against_definition<double>(geometry(2, 7, 8, 3, 12, 3, 1, false), 1e-12); }
-  SUBCASE("stride 2, same padding") { check_against_definition<double>(geometry(2, 7, 9, 3, 17, 3, 2, true), 1e-12); }
-  SUBCASE("stride 3, valid padding, 5x5 kernel") { check_against_definition<double>(geometry(1, 11, 12, 2, 5, 5, 3, false), 1e-12); }
-  SUBCASE("kernel wider than the image") { check_against_definition<double>(geometry(1, 2, 2, 2, 3, 5, 1, true), 1e-12); }
+  SUBCASE("one input channel, wide rows") {
+    check_against_definition<double>(geometry(2, 4, 41, 1, 8, 3, 1, true), 1e-12);
+  }
+  SUBCASE("three input channels, odd filter count") {
+    check_against_definition<double>(geometry(2, 5, 37, 3, 21, 3, 1, true), 1e-12);
+  }
+  SUBCASE("many filters") {
+    check_against_definition<double>(geometry(1, 4, 9, 5, 70, 3, 1, true), 1e-12);
+  }
+  SUBCASE("even kernel, same padding") {
+    check_against_definition<double>(geometry(2, 6, 7, 4, 9, 4, 1, true), 1e-12);
+  }
+  SUBCASE("valid padding") {
+    check_against_definition<double>(geometry(2, 7, 8, 3, 12, 3, 1, false), 1e-12);
+  }
+  SUBCASE("stride 2, same padding") {
+    check_against_definition<double>(geometry(2, 7, 9, 3, 17, 3, 2, true), 1e-12);
+  }
+  SUBCASE("stride 3, valid padding, 5x5 kernel") {
+    check_against_definition<double>(geometry(1, 11, 12, 2, 5, 5, 3, false), 1e-12);
+  }
+  SUBCASE("kernel wider than the image") {
+    check_against_definition<double>(geometry(1, 2, 2, 2, 3, 5, 1, true), 1e-12);
+  }
 }
 
 TEST_CASE("Direct convolution and its gradients match the definition in single precision") {
-  SUBCASE("the first layer's channel counts") { check_against_definition<float>(geometry(2, 6, 40, 3, 16, 3, 1, true), 1e-4); }
-  SUBCASE("the second layer's channel counts") { check_against_definition<float>(geometry(2, 5, 33, 16, 32, 3, 1, true), 1e-4); }
-  SUBCASE("the third layer's channel counts") { check_against_definition<float>(geometry(2, 5, 11, 32, 64, 3, 1, true), 1e-4); }
-  SUBCASE("three packets and a remainder") { check_against_definition<float>(geometry(1, 4, 30, 6, 53, 3, 1, true), 1e-4); }
+  SUBCASE("the first layer's channel counts") {
+    check_against_definition<float>(geometry(2, 6, 40, 3, 16, 3, 1, true), 1e-4);
+  }
+  SUBCASE("the second layer's channel counts") {
+    check_against_definition<float>(geometry(2, 5, 33, 16, 32, 3, 1, true), 1e-4);
+  }
+  SUBCASE("the third layer's channel counts") {
+    check_against_definition<float>(geometry(2, 5, 11, 32, 64, 3, 1, true), 1e-4);
+  }
+  SUBCASE("three packets and a remainder") {
+    check_against_definition<float>(geometry(1, 4, 30, 6, 53, 3, 1, true), 1e-4);
+  }
 }
 
 TEST_CASE("Direct backward with a ReLU mask ignores gradients where the output is zero") {

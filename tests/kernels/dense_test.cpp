@@ -50,7 +50,9 @@ TEST_CASE("Dense kernels match plain loops across block boundaries") {
       CHECK(dw[i * u + c] == doctest::Approx(sum).epsilon(1e-12));
     }
   }
-  for (Index c = 0; c < u; ++c) CHECK(db[c] == doctest::Approx(1.0 + g[c] + g[u + c] + g[2 * u + c]));
+  for (Index c = 0; c < u; ++c) {
+    CHECK(db[c] == doctest::Approx(1.0 + g[c] + g[u + c] + g[2 * u + c]));
+  }
   for (Index r = 0; r < n; ++r) {
     for (Index i = 0; i < f; i += 13) {
       double sum = 0;

@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "nn/core/shape.hpp"
 #include "nn/kernels/packet.hpp"
@@ -116,7 +117,9 @@ inline void conv_forward_tile(const ConvGeometry& g, const Scalar* x_img, Index 
   }
   const P zero = broadcast<Scalar>(0);
   for (int r = 0; r < R; ++r) {
-    for (int v = 0; v < NV; ++v) store(y + r * cout + v * S, relu ? max(acc[r][v], zero) : acc[r][v]);
+    for (int v = 0; v < NV; ++v) {
+      store(y + r * cout + v * S, relu ? max(acc[r][v], zero) : acc[r][v]);
+    }
   }
 }
 
@@ -223,8 +226,10 @@ template <typename Scalar>
 void conv2d_forward(const ConvGeometry& g, const Scalar* x, const Scalar* w, const Scalar* bias,
                     bool relu, Scalar* y) {
   const Index rows = g.batch * g.out_h;
-  const bool parallel = rows > 1 && conv_work(g) >= min_parallel_work;
+  [[maybe_unused]] const bool parallel = rows > 1 && conv_work(g) >= min_parallel_work;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
   for (Index row = 0; row < rows; ++row) conv2d_forward_row(g, x, w, bias, relu, row, y);
 }
 
@@ -427,11 +432,15 @@ void conv2d_weight_grad_image(const ConvGeometry& g, const Scalar* x, const Scal
     Index f0 = 0;
     while (full - f0 > 0) {
       const Index packets = std::min<Index>(4, (full - f0) / S);
+      auto row = [&](auto packets_constant) {
+        constexpr int NV = decltype(packets_constant)::value;
+        conv_weight_row<Scalar, NV>(g, x, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, dw);
+      };
       switch (packets) {
-        case 4: conv_weight_row<Scalar, 4>(g, x, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, dw); break;
-        case 3: conv_weight_row<Scalar, 3>(g, x, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, dw); break;
-        case 2: conv_weight_row<Scalar, 2>(g, x, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, dw); break;
-        default: conv_weight_row<Scalar, 1>(g, x, ih0, kh_lo, kh_hi, begin, end, gy_row, f0, dw); break;
+        case 4: row(std::integral_constant<int, 4>()); break;
+        case 3: row(std::integral_constant<int, 3>()); break;
+        case 2: row(std::integral_constant<int, 2>()); break;
+        default: row(std::integral_constant<int, 1>()); break;
       }
       f0 += packets * S;
     }
@@ -489,9 +498,11 @@ void conv2d_backward(const ConvGeometry& g, const Scalar* x, const Scalar* gy, c
   Scalar* masked_images = workspace + g.batch * per_image;
   ConvGeometry one = g;
   one.batch = 1;
-  const bool parallel = g.batch > 1 && conv_work(g) >= min_parallel_work;
+  [[maybe_unused]] const bool parallel = g.batch > 1 && conv_work(g) >= min_parallel_work;
 
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
   for (Index n = 0; n < g.batch; ++n) {
     int thread = 0;
 #ifdef _OPENMP
@@ -511,7 +522,9 @@ void conv2d_backward(const ConvGeometry& g, const Scalar* x, const Scalar* gy, c
   }
 
   // Sum the per-image partials in image order.
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
   for (Index i = 0; i < per_image; ++i) {
     Scalar sum = 0;
     for (Index n = 0; n < g.batch; ++n) sum += partials[n * per_image + i];
@@ -531,8 +544,10 @@ void conv2d_input_grad(const ConvGeometry& g, const Scalar* gy, const Scalar* w,
   const Index out_image = g.out_h * g.out_w * g.out_c;
   ConvGeometry one = g;
   one.batch = 1;
-  const bool parallel = g.batch > 1 && conv_work(g) >= min_parallel_work;
+  [[maybe_unused]] const bool parallel = g.batch > 1 && conv_work(g) >= min_parallel_work;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
   for (Index n = 0; n < g.batch; ++n) {
     conv2d_input_grad_image(one, gy + n * out_image, w, rotated, dx + n * in_image);
   }

@@ -33,8 +33,10 @@ template <typename Scalar>
 void dense_forward(const Scalar* x, const Scalar* w, const Scalar* bias, bool relu, Index n,
                    Index f, Index u, Scalar* y) {
   const Index blocks = (u + dense_forward_block - 1) / dense_forward_block;
-  const bool parallel = blocks > 1 && n * f * u >= min_parallel_work;
+  [[maybe_unused]] const bool parallel = blocks > 1 && n * f * u >= min_parallel_work;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
   for (Index b = 0; b < blocks; ++b) {
     const Index c0 = b * dense_forward_block;
     const Index width = std::min(dense_forward_block, u - c0);
@@ -58,8 +60,10 @@ template <typename Scalar>
 void dense_backward(const Scalar* x, const Scalar* w, const Scalar* g, Index n, Index f, Index u,
                     Scalar* dw, Scalar* db, Scalar* dx) {
   const Index blocks = (f + dense_backward_block - 1) / dense_backward_block;
-  const bool parallel = blocks > 1 && n * f * u >= min_parallel_work;
+  [[maybe_unused]] const bool parallel = blocks > 1 && n * f * u >= min_parallel_work;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
   for (Index b = 0; b < blocks; ++b) {
     const Index r0 = b * dense_backward_block;
     const Index rows = std::min(dense_backward_block, f - r0);

@@ -58,7 +58,8 @@ inline void window_max(const PoolGeometry& g, const Scalar* x0, Scalar* y, std::
       __m512 best = _mm512_loadu_ps(x0 + c);
       __m128i at = _mm_setzero_si128();
       for (Index k = 1; k < g.pool * g.pool; ++k) {
-        const __m512 v = _mm512_loadu_ps(x0 + (k / g.pool) * row_step + (k % g.pool) * g.channels + c);
+        const Index offset = (k / g.pool) * row_step + (k % g.pool) * g.channels + c;
+        const __m512 v = _mm512_loadu_ps(x0 + offset);
         const __mmask16 larger = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
         best = _mm512_mask_mov_ps(best, larger, v);
         at = _mm_mask_mov_epi8(at, larger, _mm_set1_epi8(static_cast<char>(k)));
@@ -77,8 +78,11 @@ template <typename Scalar>
 void max_pool_forward(const PoolGeometry& g, const Scalar* x, Scalar* y, std::uint8_t* arg) {
   const Index c_n = g.channels;
   const Index rows = g.batch * g.out_h;
-  const bool parallel = rows > 1 && rows * g.out_w * c_n * g.pool * g.pool >= min_parallel_work;
+  const Index work = rows * g.out_w * c_n * g.pool * g.pool;
+  [[maybe_unused]] const bool parallel = rows > 1 && work >= min_parallel_work;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
   for (Index row = 0; row < rows; ++row) {
     const Index n = row / g.out_h, oh = row % g.out_h;
     for (Index ow = 0; ow < g.out_w; ++ow) {
@@ -114,12 +118,14 @@ void max_pool_backward(const PoolGeometry& g, const Scalar* dy, const std::uint8
                        Scalar* dx) {
   const Index c_n = g.channels;
   const Index image = g.in_h * g.in_w * c_n;
-  const bool parallel = g.batch * image >= min_parallel_work;
+  [[maybe_unused]] const bool parallel = g.batch * image >= min_parallel_work;
   if (g.stride == g.pool) {
     // Windows tile the input without overlap: write each covered element exactly once and
     // zero the rows and columns that no window covers.
     const Index rows = g.batch * g.in_h;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
     for (Index row = 0; row < rows; ++row) {
       const Index n = row / g.in_h, i = row % g.in_h;
       Scalar* dx_row = dx + row * g.in_w * c_n;
@@ -145,7 +151,9 @@ void max_pool_backward(const PoolGeometry& g, const Scalar* dy, const std::uint8
 
   // Overlapping or gapped windows: zero, then add. One image per thread, so overlapping windows
   // never race.
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel && g.batch > 1)
+#endif
   for (Index n = 0; n < g.batch; ++n) {
     Scalar* dx_img = dx + n * image;
     std::fill(dx_img, dx_img + image, Scalar(0));
