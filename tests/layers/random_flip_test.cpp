@@ -45,7 +45,9 @@ TEST_CASE("RandomFlip flips exactly as drawn") {
   const Index count = 64;
   const Tensor<double> x = copies_of_small_image(count);
   Random rng(0);
-  for (FlipMode mode : {FlipMode::Horizontal, FlipMode::Vertical, FlipMode::HorizontalAndVertical}) {
+  const FlipMode modes[] = {FlipMode::Horizontal, FlipMode::Vertical,
+                            FlipMode::HorizontalAndVertical};
+  for (FlipMode mode : modes) {
     CAPTURE(RandomFlip<double>::mode_name(mode));
     RandomFlip<double> layer(mode);
     layer.build(Shape{2, 3, 2}, rng);
@@ -121,7 +123,9 @@ TEST_CASE("RandomFlip output does not depend on the thread count") {
 }
 
 TEST_CASE("RandomFlip gradient matches finite differences") {
-  for (FlipMode mode : {FlipMode::Horizontal, FlipMode::Vertical, FlipMode::HorizontalAndVertical}) {
+  const FlipMode modes[] = {FlipMode::Horizontal, FlipMode::Vertical,
+                            FlipMode::HorizontalAndVertical};
+  for (FlipMode mode : modes) {
     CAPTURE(RandomFlip<double>::mode_name(mode));
     RandomFlip<double> layer(mode);
     nn::test::check_layer_gradients(layer, Shape{6, 3, 4, 2}, 31);

@@ -172,7 +172,8 @@ TEST_CASE("RandomRotation angles cover their range") {
     CHECK(*low < -0.19 * pi);
     CHECK(*high <= 0.2 * pi);
     CHECK(*high > 0.19 * pi);
-    const auto negative = std::count_if(angles.begin(), angles.end(), [](double a) { return a < 0; });
+    const auto negative =
+        std::count_if(angles.begin(), angles.end(), [](double a) { return a < 0; });
     CHECK(negative > 900);
     CHECK(negative < 1100);
   }

@@ -46,7 +46,9 @@
 #undef STB_IMAGE_WRITE_IMPLEMENTATION
 #pragma GCC diagnostic pop
 #else
-#error "nn/io/png.hpp compiles its own static copy of stb_image_write; include it before any other inclusion of stb_image_write.h"
+// This header compiles its own static copy of stb_image_write, which an earlier inclusion of
+// stb_image_write.h would conflict with.
+#error "nn/io/png.hpp: stb_image_write.h was included before; include nn/io/png.hpp first"
 #endif
 
 namespace nn {

@@ -143,7 +143,8 @@ class RandomFlip : public Layer<Scalar> {
     const Index width = from.dim(2);
     const Index channels = from.dim(3);
     const Index image_size = height * width * channels;
-    const bool parallel = from.size() >= detail::augmentation_parallel_min_elements;
+    [[maybe_unused]] const bool parallel =
+        from.size() >= detail::augmentation_parallel_min_elements;
 #pragma omp parallel for schedule(static) if (parallel)
     for (Index n = 0; n < batch; ++n) {
       const FlipDraw draw = last_flips_[static_cast<std::size_t>(n)];

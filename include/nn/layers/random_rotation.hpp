@@ -91,7 +91,8 @@ class RandomRotation : public detail::AffineAugmentation<Scalar> {
  private:
   static FactorRange symmetric_range(double factor) {
     if (!(factor >= 0.0 && factor <= 1.0)) {
-      throw ShapeError("RandomRotation: expected factor in [0, 1], got " + detail::factor_text(factor) +
+      throw ShapeError("RandomRotation: expected factor in [0, 1], got " +
+                       detail::factor_text(factor) +
                        "; a single factor f draws angles from [-f, f] * 2 pi, and a range with a "
                        "negative end is given as (lower, upper)");
     }
@@ -107,7 +108,8 @@ class RandomRotation : public detail::AffineAugmentation<Scalar> {
     }
     if (factor.lower > factor.upper) {
       throw ShapeError("RandomRotation: expected lower <= upper, got lower = " +
-                       detail::factor_text(factor.lower) + ", upper = " + detail::factor_text(factor.upper));
+                       detail::factor_text(factor.lower) +
+                       ", upper = " + detail::factor_text(factor.upper));
     }
   }
 
