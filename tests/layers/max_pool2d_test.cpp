@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <initializer_list>
 
+#include "nn/core/threads.hpp"
 #include "nn/layers/max_pool2d.hpp"
 #include "support/gradient_check.hpp"
 
@@ -100,6 +102,33 @@ TEST_CASE("MaxPool2D adds the gradients of overlapping windows") {
   const auto dy = tensor_of({1, 2, 2, 1}, {1, 2, 3, 4});
   const auto& dx = pool.backward(dy);
   for (Index i = 0; i < 9; ++i) CHECK(dx[i] == (i == 4 ? 10.0 : 0.0));
+}
+
+TEST_CASE("MaxPool2D results do not depend on the thread count") {
+  // Large enough for the layer to start a thread team: 4 * 16 * 16 * 8 windows of 4.
+  const int saved = nn::num_threads();
+  const Tensor<double> x = nn::test::random_tensor(Shape{4, 32, 33, 8}, 7);
+  const Tensor<double> dy = nn::test::random_tensor(Shape{4, 16, 16, 8}, 8);
+  Tensor<double> y[2], dx[2];
+  for (int run = 0; run < 2; ++run) {
+    nn::set_num_threads(run + 1);
+    MaxPool2D<double> pool;
+    Random rng(0);
+    pool.build(Shape{32, 33, 8}, rng);
+    y[run] = pool.forward(x, Mode::Train);
+    dx[run] = pool.backward(dy);
+  }
+  nn::set_num_threads(saved);
+  CHECK(y[0].flat() == y[1].flat());
+  CHECK(dx[0].flat() == dx[1].flat());
+  // Spot-check one window: sample 3, output (5, 7), channel 6.
+  double expected = x[((3 * 32 + 10) * 33 + 14) * 8 + 6];
+  for (Index kh = 0; kh < 2; ++kh) {
+    for (Index kw = 0; kw < 2; ++kw) {
+      expected = std::max(expected, x[((3 * 32 + 10 + kh) * 33 + 14 + kw) * 8 + 6]);
+    }
+  }
+  CHECK(y[0][((3 * 16 + 5) * 16 + 7) * 8 + 6] == expected);
 }
 
 TEST_CASE("MaxPool2D gradient, pool 2, default strides, odd sizes") {

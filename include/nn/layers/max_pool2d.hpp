@@ -2,6 +2,8 @@
 /// MaxPool2D: the maximum over each pooling window of each channel.
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +45,11 @@ class MaxPool2D : public Layer<Scalar> {
                        std::to_string(pool_size_) + ", got " + input_shape.to_string() +
                        "; remove a pooling layer or use a larger input");
     }
+    // The arg-max offsets are 32-bit to halve their memory traffic.
+    if (input_shape.size() > std::numeric_limits<std::int32_t>::max()) {
+      throw ShapeError("MaxPooling2D: expected at most 2^31 - 1 values per sample, got " +
+                       std::to_string(input_shape.size()) + " in " + input_shape.to_string());
+    }
     input_shape_ = input_shape;
     out_height_ = (input_shape[0] - pool_size_) / strides_ + 1;
     out_width_ = (input_shape[1] - pool_size_) / strides_ + 1;
@@ -73,26 +80,14 @@ class MaxPool2D : public Layer<Scalar> {
         for (Index ow = 0; ow < out_width_; ++ow) {
           const Index out_offset = ((n * out_height_ + oh) * out_width_ + ow) * channels;
           Scalar* y = output_.data() + out_offset;
-          Index* arg = train ? argmax_.data() + out_offset : nullptr;
           const Index first = (oh * strides_ * width + ow * strides_) * channels;
           std::copy(image + first, image + first + channels, y);
-          if (arg) std::fill(arg, arg + channels, first);
-          // Visit the window in row-major order and replace only on a strictly larger value,
-          // so ties keep the first maximum.
-          for (Index kh = 0; kh < pool_size_; ++kh) {
-            for (Index kw = 0; kw < pool_size_; ++kw) {
-              const Index pixel = ((oh * strides_ + kh) * width + ow * strides_ + kw) * channels;
-              const Scalar* v = image + pixel;
-              for (Index c = 0; c < channels; ++c) {
-                if (v[c] > y[c]) {
-                  y[c] = v[c];
-                  if (arg) arg[c] = pixel;
-                }
-              }
-            }
-          }
-          if (arg) {
-            for (Index c = 0; c < channels; ++c) arg[c] += c;
+          if (train) {
+            std::int32_t* arg = argmax_.data() + out_offset;
+            for (Index c = 0; c < channels; ++c) arg[c] = static_cast<std::int32_t>(first + c);
+            pool_window(image, oh, ow, y, arg);
+          } else {
+            pool_window(image, oh, ow, y, nullptr);
           }
         }
       }
@@ -120,7 +115,7 @@ class MaxPool2D : public Layer<Scalar> {
       Scalar* dx_n = dx_.data() + n * sample_size;
       std::fill(dx_n, dx_n + sample_size, Scalar(0));
       const Scalar* dy_n = dy.data() + n * outputs_per_sample;
-      const Index* arg = argmax_.data() + n * outputs_per_sample;
+      const std::int32_t* arg = argmax_.data() + n * outputs_per_sample;
       for (Index i = 0; i < outputs_per_sample; ++i) dx_n[arg[i]] += dy_n[i];
     }
     return dx_;
@@ -150,6 +145,34 @@ class MaxPool2D : public Layer<Scalar> {
   Index strides() const { return strides_; }
 
  private:
+  // Folds the window under output pixel (oh, ow) into y, which starts as the window's first
+  // pixel. The window is visited in row-major order and a value replaces the maximum only
+  // when strictly larger, so ties keep the first maximum. Both updates are written as
+  // branch-free selects, which lets the compiler vectorise the channel loop.
+  void pool_window(const Scalar* image, Index oh, Index ow, Scalar* y, std::int32_t* arg) const {
+    const Index width = input_shape_[1];
+    const Index channels = input_shape_[2];
+    for (Index kh = 0; kh < pool_size_; ++kh) {
+      for (Index kw = 0; kw < pool_size_; ++kw) {
+        const Index pixel = ((oh * strides_ + kh) * width + ow * strides_ + kw) * channels;
+        const Scalar* v = image + pixel;
+        if (arg) {
+          const auto base = static_cast<std::int32_t>(pixel);
+          for (std::int32_t c = 0; c < static_cast<std::int32_t>(channels); ++c) {
+            const Scalar value = v[c];
+            const Scalar best = y[c];
+            const std::int32_t index = arg[c];
+            const std::int32_t take = -static_cast<std::int32_t>(value > best);  // all ones or 0
+            y[c] = std::max(best, value);
+            arg[c] = index ^ ((index ^ (base + c)) & take);
+          }
+        } else {
+          for (Index c = 0; c < channels; ++c) y[c] = std::max(y[c], v[c]);
+        }
+      }
+    }
+  }
+
   Index pool_size_;
   Index strides_;
 
@@ -160,7 +183,7 @@ class MaxPool2D : public Layer<Scalar> {
   Index out_width_ = 0;
   Tensor<Scalar> output_;      // [N, OH, OW, C]
   Tensor<Scalar> dx_;          // [N, H, W, C]
-  std::vector<Index> argmax_;  // [N, OH, OW, C], offset of each maximum within its sample
+  std::vector<std::int32_t> argmax_;  // [N, OH, OW, C], offset of each maximum in its sample
 };
 
 }  // namespace nn
