@@ -145,7 +145,9 @@ class RandomFlip : public Layer<Scalar> {
     const Index image_size = height * width * channels;
     [[maybe_unused]] const bool parallel =
         from.size() >= detail::augmentation_parallel_min_elements;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
     for (Index n = 0; n < batch; ++n) {
       const FlipDraw draw = last_flips_[static_cast<std::size_t>(n)];
       const Scalar* source = from.data() + n * image_size;

@@ -310,7 +310,9 @@ class AffineAugmentation : public Layer<Scalar> {
     const Index image_size = height * width * channels;
     const Scalar fill = static_cast<Scalar>(fill_value_);
     [[maybe_unused]] const bool parallel = x.size() >= augmentation_parallel_min_elements;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
     for (Index n = 0; n < batch; ++n) {
       affine_sample(x.data() + n * image_size, output_.data() + n * image_size, height, width,
                     channels, maps_[static_cast<std::size_t>(n)], fill_mode_, interpolation_,
@@ -343,7 +345,9 @@ class AffineAugmentation : public Layer<Scalar> {
     const Index channels = dy.dim(3);
     const Index image_size = height * width * channels;
     [[maybe_unused]] const bool parallel = dy.size() >= augmentation_parallel_min_elements;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (parallel)
+#endif
     for (Index n = 0; n < batch; ++n) {
       affine_sample_backward(dy.data() + n * image_size, dx_.data() + n * image_size, height,
                              width, channels, maps_[static_cast<std::size_t>(n)], fill_mode_,
