@@ -51,7 +51,8 @@ const std::vector<CommandSpec>& command_specs() {
            {"--threads", "N", "number of threads, at least 1 (default: OpenMP's, e.g. "
                               "OMP_NUM_THREADS)"},
            {"--out", "DIR", "output folder, created if needed (default: pet_breeds_out)"},
-           {"--resume", "", "continue from the checkpoint in the output folder"},
+           {"--resume", "", "continue from checkpoint.nn in the output folder, with its model "
+                            "and optimizer settings; the finished epochs are skipped"},
        },
        "Writes to the output folder: model.nn and classes.txt (the trained model and its class\n"
        "names), checkpoint.nn (after every epoch and on Ctrl-C), history.csv,\n"
@@ -97,6 +98,26 @@ std::string accepted_options(const CommandSpec& spec) {
   std::string list;
   for (const auto& option : spec.options) list += std::string(option.name) + ", ";
   return list + "--help";
+}
+
+// Breaks text at spaces so that no line passes column `width`; continuation lines start at
+// column `indent`, and the first line is assumed to start there too.
+std::string wrap(const std::string& text, std::size_t indent, std::size_t width) {
+  std::string result;
+  std::size_t column = indent;
+  std::istringstream words(text);
+  for (std::string word; words >> word;) {
+    if (column > indent && column + 1 + word.size() > width) {
+      result += "\n" + std::string(indent, ' ');
+      column = indent;
+    } else if (column > indent) {
+      result += ' ';
+      ++column;
+    }
+    result += word;
+    column += word.size();
+  }
+  return result;
 }
 
 bool is_directory(const std::string& path) {
@@ -194,7 +215,7 @@ std::string command_help(const std::string& command) {
     if (*option.value) left += " " + std::string(option.value);
     if (left.size() < 26) left.append(26 - left.size(), ' ');
     else left += "\n" + std::string(26, ' ');
-    out << left << option.help << '\n';
+    out << left << wrap(option.help, 26, 96) << '\n';
   }
   out << "  --help                  print this help and exit\n";
   if (*spec->notes) out << '\n' << spec->notes << '\n';
@@ -219,7 +240,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
 
   // First pass: split "--name value" and "--name=value", collect positionals, catch --help
   // before any value is judged so that `train --epochs 0 --help` still prints the help.
-  std::vector<std::pair<std::string, std::string>> given;
+  std::vector<std::pair<std::string, std::string>> option_values;
   std::vector<std::string> positionals;
   bool options_ended = false;
   for (int i = 2; i < argc; ++i) {
@@ -259,12 +280,12 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       }
       value = argv[++i];
     }
-    given.emplace_back(arg, value);
+    option_values.emplace_back(arg, value);
   }
 
   if (first == "train") {
     TrainOptions& options = result.train;
-    for (const auto& [name, value] : given) {
+    for (const auto& [name, value] : option_values) {
       if (name == "--data") options.data_dir = value;
       if (name == "--epochs") {
         options.epochs = static_cast<int>(
@@ -323,7 +344,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
 
   if (first == "summary") {
     SummaryOptions& options = result.summary;
-    for (const auto& [name, value] : given) {
+    for (const auto& [name, value] : option_values) {
       if (name == "--augment") options.augment = true;
       if (name == "--classes") {
         options.classes = static_cast<int>(
@@ -343,7 +364,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   // evaluate and predict both need a model file.
   std::string model_path;
   std::string data_dir;
-  for (const auto& [name, value] : given) {
+  for (const auto& [name, value] : option_values) {
     if (name == "--model") model_path = value;
     if (name == "--data") data_dir = value;
   }
