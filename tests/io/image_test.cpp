@@ -170,6 +170,15 @@ TEST_CASE("An image whose header declares too many pixels is refused before deco
                                          "100000000"),
                        nn::DataError);
 
+  // 20000 x 14000 passes a raised max_pixels but not stb_image's int-sized buffers.
+  const std::uint8_t wide[4] = {0x00, 0x00, 0x4E, 0x20}, high[4] = {0x00, 0x00, 0x36, 0xB0};
+  std::copy(wide, wide + 4, png.begin() + 16);
+  std::copy(high, high + 4, png.begin() + 20);
+  CHECK_THROWS_WITH_AS(decode(png, 1'000'000'000),
+                       doctest::Contains("image of 20000x14000 pixels is larger than stb_image "
+                                         "decodes safely (268435455 pixels)"),
+                       nn::DataError);
+
   const auto small = nn_test::solid_png(20, 10, 1, 2, 3);
   CHECK_THROWS_WITH_AS(decode(small, 199),
                        doctest::Contains("image of 20x10 pixels exceeds max_pixels = 199"),
@@ -204,6 +213,26 @@ TEST_CASE("JPEG segments that stb_image 2.27 mishandles are refused before it re
   overrun[dht + 3] = static_cast<std::uint8_t>(overrun[dht + 3] - 1);
   CHECK_THROWS_WITH_AS(decode(overrun),
                        doctest::Contains("corrupt JPEG: a Huffman table runs past its segment"),
+                       nn::DataError);
+  // Without its DHT or DQT segments a scan would decode with uninitialised tables.
+  auto without = [&jpeg](std::uint8_t marker) {
+    nn_test::Bytes out(jpeg.begin(), jpeg.begin() + 2);
+    std::size_t pos = 2;
+    while (jpeg[pos + 1] != 0xDA) {
+      const std::size_t length = static_cast<std::size_t>(jpeg[pos + 2]) << 8 | jpeg[pos + 3];
+      if (jpeg[pos + 1] != marker) out.insert(out.end(), jpeg.begin() + pos, jpeg.begin() + pos + 2 + length);
+      pos += 2 + length;
+    }
+    out.insert(out.end(), jpeg.begin() + pos, jpeg.end());
+    return out;
+  };
+  CHECK_THROWS_WITH_AS(decode(without(0xC4)),
+                       doctest::Contains("corrupt JPEG: a scan uses DC Huffman table 0, which is "
+                                         "not defined before it"),
+                       nn::DataError);
+  CHECK_THROWS_WITH_AS(decode(without(0xDB)),
+                       doctest::Contains("corrupt JPEG: a scan uses quantization table 0, which "
+                                         "is not defined before it"),
                        nn::DataError);
   // Bytes between segments, which stb_image would skip while searching for the next marker.
   auto gap = jpeg;

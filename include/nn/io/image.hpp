@@ -71,6 +71,10 @@ namespace detail {
 inline constexpr std::uint64_t kMaxImageFileBytes =
     static_cast<std::uint64_t>(std::numeric_limits<int>::max());
 
+/// Largest pixel count stb_image's int-sized buffers hold for 4 channels of 16 bits.
+inline constexpr std::uint64_t kStbMaxPixels =
+    static_cast<std::uint64_t>(std::numeric_limits<int>::max()) / 8;
+
 /// Reads a whole file. Returns an empty string on success, else the reason it failed.
 inline std::string read_file_bytes(const std::string& path, std::vector<std::uint8_t>& bytes) {
   bytes.clear();
@@ -128,13 +132,23 @@ inline std::uint32_t read_le32(const std::uint8_t* p) {
   return read_le16(p) | read_le16(p + 2) << 16;
 }
 
-/// Checks the tables of one DHT segment, bytes [begin, end). stb_image 2.27 copies as many
-/// Huffman codes as the 16 counts add up to (up to 4080) into arrays of 256 and 257 entries, and
-/// reads them on past the end of the segment; a table with more than 256 codes, or one that does
-/// not fit its segment, is impossible in a valid JPEG, so it is refused here.
-inline std::string check_jpeg_huffman_tables(const std::uint8_t* data, std::size_t size,
-                                             std::size_t begin, std::size_t end) {
-  end = std::min(end, size);
+/// The tables and frame a JPEG has defined so far, as its marker segments are walked.
+struct JpegState {
+  bool huffman[2][4] = {};  // [DC = 0 / AC = 1][table id]
+  bool quantization[4] = {};
+  bool frame = false;
+  bool progressive = false;
+  int component_ids[4] = {};
+  int component_tables[4] = {};  // quantization table of each frame component
+  int components = 0;
+};
+
+/// Checks the tables of one DHT segment, bytes [begin, end), and records them. stb_image 2.27
+/// copies as many Huffman codes as the 16 counts add up to (up to 4080) into arrays of 256 and
+/// 257 entries, and reads them on past the end of the segment; a table with more than 256 codes,
+/// or one that does not fit its segment, is impossible in a valid JPEG, so it is rejected here.
+inline std::string check_jpeg_huffman_tables(const std::uint8_t* data, std::size_t begin,
+                                             std::size_t end, JpegState& state) {
   std::size_t pos = begin;
   while (pos + 17 <= end) {
     std::size_t codes = 0;
@@ -146,16 +160,85 @@ inline std::string check_jpeg_huffman_tables(const std::uint8_t* data, std::size
     // stb_image reads the code values on past the segment's end, after which it and this walker
     // would disagree on where the next marker is.
     if (pos + 17 + codes > end) return "corrupt JPEG: a Huffman table runs past its segment";
+    const int table_class = data[pos] >> 4, id = data[pos] & 15;
+    if (table_class <= 1 && id <= 3) state.huffman[table_class][id] = true;
     pos += 17 + codes;
   }
   if (pos != end) return "corrupt JPEG: a Huffman table segment has trailing bytes";
   return {};
 }
 
-/// Walks the JPEG marker segments and entropy-coded scans up to the end-of-image marker.
-/// stb_image reads zeros past the end of its buffer, so a JPEG cut off inside its scan data
-/// would otherwise decode "successfully" with a grey bottom.
+/// Records the quantization tables of one DQT segment, bytes [begin, end).
+inline std::string check_jpeg_quantization_tables(const std::uint8_t* data, std::size_t begin,
+                                                  std::size_t end, JpegState& state) {
+  std::size_t pos = begin;
+  while (pos < end) {
+    const std::size_t bytes = (data[pos] >> 4) == 0 ? 64 : 128;
+    if (pos + 1 + bytes > end) return "corrupt JPEG: a quantization table runs past its segment";
+    if ((data[pos] & 15) <= 3) state.quantization[data[pos] & 15] = true;
+    pos += 1 + bytes;
+  }
+  return {};
+}
+
+/// Records the components of a SOF segment, bytes [begin, end).
+inline void read_jpeg_frame(const std::uint8_t* data, std::size_t begin, std::size_t end,
+                            JpegState& state) {
+  if (begin + 6 > end) return;  // stb_image rejects the short header itself
+  const int count = data[begin + 5];
+  state.frame = true;
+  state.components = 0;
+  for (int i = 0; i < count && i < 4; ++i) {
+    const std::size_t at = begin + 6 + static_cast<std::size_t>(i) * 3;
+    if (at + 3 > end) break;
+    state.component_ids[i] = data[at];
+    state.component_tables[i] = data[at + 2];
+    ++state.components;
+  }
+}
+
+/// Checks that a scan (SOS segment, bytes [begin, end)) uses only tables defined before it.
+/// stb_image 2.27 does not check this and decodes with whatever its uninitialised heap memory
+/// holds, which the fuzzer turned into an out-of-bounds read in stbi__jpeg_huff_decode. Files
+/// that rely on the default Motion-JPEG tables (no DHT at all) are rejected for the same reason.
+inline std::string check_jpeg_scan(const std::uint8_t* data, std::size_t begin, std::size_t end,
+                                   const JpegState& state) {
+  if (begin >= end || !state.frame) return {};  // stb_image rejects these itself
+  const std::size_t count = data[begin];
+  if (begin + 1 + 2 * count + 3 != end) return "corrupt JPEG: scan header of the wrong length";
+  const std::uint8_t spectral_start = data[begin + 1 + 2 * count];
+  const int approximation_high = data[begin + 3 + 2 * count] >> 4;
+  for (std::size_t i = 0; i < count; ++i) {
+    const int id = data[begin + 1 + 2 * i];
+    const int dc = data[begin + 2 + 2 * i] >> 4, ac = data[begin + 2 + 2 * i] & 15;
+    for (int c = 0; c < state.components; ++c) {
+      if (state.component_ids[c] != id) continue;
+      const int q = state.component_tables[c];
+      if (q <= 3 && !state.quantization[q]) {
+        return "corrupt JPEG: a scan uses quantization table " + std::to_string(q) +
+               ", which is not defined before it";
+      }
+    }
+    const bool uses_dc = !state.progressive || (spectral_start == 0 && approximation_high == 0);
+    const bool uses_ac = !state.progressive || spectral_start > 0;
+    if (uses_dc && dc <= 3 && !state.huffman[0][dc]) {
+      return "corrupt JPEG: a scan uses DC Huffman table " + std::to_string(dc) +
+             ", which is not defined before it";
+    }
+    if (uses_ac && ac <= 3 && !state.huffman[1][ac]) {
+      return "corrupt JPEG: a scan uses AC Huffman table " + std::to_string(ac) +
+             ", which is not defined before it";
+    }
+  }
+  return {};
+}
+
+/// Walks the JPEG marker segments and entropy-coded scans up to the end-of-image marker,
+/// checking the segments stb_image 2.27 mishandles. stb_image reads zeros past the end of its
+/// buffer, so a JPEG cut off inside its scan data would otherwise decode "successfully" with a
+/// grey bottom.
 inline std::string check_jpeg_structure(const std::uint8_t* data, std::size_t size) {
+  JpegState state;
   std::size_t pos = 2;  // after SOI
   bool in_scan = false;
   while (pos < size) {
@@ -174,6 +257,8 @@ inline std::string check_jpeg_structure(const std::uint8_t* data, std::size_t si
       in_scan = false;
       continue;
     }
+    // Between segments only markers may follow: stb_image skips other bytes while searching
+    // for the next marker, after which it and this walker would disagree.
     if (data[pos] != 0xFF) return "corrupt JPEG: expected a marker at byte " + std::to_string(pos);
     while (pos < size && data[pos] == 0xFF) ++pos;  // fill bytes
     if (pos >= size) break;
@@ -183,12 +268,21 @@ inline std::string check_jpeg_structure(const std::uint8_t* data, std::size_t si
     if (pos + 2 > size) break;
     const std::size_t length = static_cast<std::size_t>(data[pos]) << 8 | data[pos + 1];
     if (length < 2) return "corrupt JPEG: segment length " + std::to_string(length);
-    if (marker == 0xC4) {
-      const std::string error = check_jpeg_huffman_tables(data, size, pos + 2, pos + length);
-      if (!error.empty()) return error;
+    if (pos + length > size) break;
+    const std::size_t body = pos + 2, end = pos + length;
+    std::string error;
+    if (marker == 0xC4) error = check_jpeg_huffman_tables(data, body, end, state);
+    if (marker == 0xDB) error = check_jpeg_quantization_tables(data, body, end, state);
+    if (marker == 0xC0 || marker == 0xC1 || marker == 0xC2) {
+      read_jpeg_frame(data, body, end, state);
+      state.progressive = marker == 0xC2;
     }
-    pos += length;
-    if (marker == 0xDA) in_scan = true;  // SOS: scan data follows the header
+    if (marker == 0xDA) {
+      error = check_jpeg_scan(data, body, end, state);
+      in_scan = true;  // scan data follows the header
+    }
+    if (!error.empty()) return error;
+    pos = end;
   }
   return "truncated JPEG: the data ends before the end-of-image marker";
 }
@@ -344,11 +438,12 @@ inline std::string check_image(const std::uint8_t* data, std::size_t size,
     return "image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels exceeds " +
            "max_pixels = " + std::to_string(max_pixels);
   }
-  // Every decoder allocates at least 4 bytes per pixel (RGBA) plus its own state; refuse what
-  // could not be addressed as std::size_t on this platform.
-  if (w * h > std::numeric_limits<std::size_t>::max() / 16) {
-    return "image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels is too large "
-           "for this platform";
+  // stb_image 2.27 sizes some buffers in int: the 16-bit PNG conversion allocates
+  // width * height * channels * 2 bytes, which overflows above 2^31 and then writes past the
+  // buffer. Whatever max_pixels says, refuse what could overflow there.
+  if (w * h > kStbMaxPixels) {
+    return "image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels is larger " +
+           "than stb_image decodes safely (" + std::to_string(kStbMaxPixels) + " pixels)";
   }
   return {};
 }
