@@ -279,3 +279,35 @@ TEST_CASE("Sequential load reports a missing file") {
                        doctest::Contains("/nonexistent/model.nn: cannot open file for reading"),
                        nn::DataError);
 }
+
+TEST_CASE("Sequential load rebuilds every built-in layer type") {
+  nn::test::ScratchFolder folder;
+  const std::string path = folder.file("all_layers.nn");
+  nn::Sequential<float> model(
+      {8, 8, 3}, 11, nn::RandomFlip<float>("horizontal"), nn::RandomRotation<float>(0.1),
+      nn::RandomZoom<float>(0.1), nn::Rescaling<float>(1.0 / 127.5, -1.0),
+      nn::Conv2D<float>(4, 3, nn::Padding::Same, Activation::ReLU, 1, true),
+      nn::MaxPool2D<float>(2), nn::Conv2D<float>(6, 3, nn::Padding::Valid, Activation::None, 2),
+      nn::ReLU<float>(), nn::Dropout<float>(0.25), nn::Flatten<float>(),
+      nn::Dense<float>(5, Activation::ReLU, false), nn::Dense<float>(3));
+  model.compile(nn::SGD<float>(0.05, 0.9, true));
+  model.save(path);
+
+  auto loaded = nn::Sequential<float>::load(path);
+  REQUIRE(loaded.layer_count() == model.layer_count());
+  for (nn::Index i = 0; i < model.layer_count(); ++i) {
+    CAPTURE(i);
+    CHECK(loaded.layer(i).type() == model.layer(i).type());
+    CHECK(loaded.layer(i).name() == model.layer(i).name());
+    CHECK(loaded.layer(i).config() == model.layer(i).config());
+  }
+  CHECK(loaded.summary() == model.summary());
+  CHECK(loaded.optimizer().type() == "SGD");
+  CHECK(loaded.optimizer().config() == model.optimizer().config());
+
+  // In inference the random layers and dropout are the identity, so predictions match exactly.
+  nn::Tensor<float> images(nn::Shape{2, 8, 8, 3});
+  nn::Random rng(3);
+  for (nn::Index i = 0; i < images.size(); ++i) images[i] = static_cast<float>(rng.uniform(0, 255));
+  CHECK(same_bits(loaded.predict(images), model.predict(images)));
+}

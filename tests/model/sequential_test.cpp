@@ -47,7 +47,7 @@ TEST_CASE("Sequential builds layers added after an earlier build") {
   CHECK(model.output_shape() == nn::Shape{4});
 }
 
-TEST_CASE("Sequential names the layer, its position and both shapes when a layer does not fit") {
+TEST_CASE("Sequential build error names layer, position and shapes") {
   nn::Sequential<float> model({22, 22, 64});
   model.add(nn::Rescaling<float>(1.0)).add(nn::Dense<float>(128));
   CHECK_THROWS_WITH_AS(model.build(),
@@ -129,7 +129,7 @@ TEST_CASE("Sequential summary wraps a long layer name onto the next line") {
   dense.set_name("a_very_long_layer_name_for_the_table");
   model.add(dense);
   const std::string summary = model.summary();
-  // The first column holds 27 characters; the rest continues on the next line.
+  // The first column fits 27 characters, and the rest continues on the next line.
   CHECK(summary.find(" a_very_long_layer_name_for_  (None, 2)                10\n"
                      " the_table (Dense)\n") != std::string::npos);
 }

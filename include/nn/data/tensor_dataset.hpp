@@ -21,7 +21,7 @@ namespace nn {
 ///
 /// With shuffling on, epoch e visits the samples in an order drawn from
 /// `Random(Random::derive_seed(seed, e))`, so an epoch's order depends only on the seed and the
-/// epoch number: a run resumed at epoch e sees the same batches as an uninterrupted one.
+/// epoch number: a run resumed at epoch e receives the same batches as an uninterrupted one.
 template <typename Scalar>
 class TensorDataset : public BatchSource<Scalar> {
  public:

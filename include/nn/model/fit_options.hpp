@@ -9,19 +9,19 @@
 
 namespace nn {
 
-/// Called after every training batch. `step` counts the batches finished in this epoch
-/// (1 to `steps_per_epoch`); `loss` and `accuracy` are running means over the epoch's samples
+/// Callback after every training batch. `step` counts the batches finished in this epoch
+/// (1 to `steps_per_epoch`). `loss` and `accuracy` are running means over the epoch's samples
 /// so far, as Keras' progress bar shows them.
 using BatchEndCallback =
     std::function<void(Index step, Index steps_per_epoch, double loss, double accuracy)>;
 
-/// Called before each epoch with its 0-based index and the `epochs` value of the fit call.
+/// Callback before each epoch, with its 0-based index and the `epochs` value of the fit call.
 using EpochBeginCallback = std::function<void(Index epoch, Index epochs)>;
 
-/// Called after each finished epoch, validation included.
+/// Callback after each finished epoch, validation included.
 using EpochEndCallback = std::function<void(const EpochLogs& logs)>;
 
-/// How `Sequential::fit` trains, with Keras' meaning for every field.
+/// Settings of `Sequential::fit`, each with the meaning of Keras' argument of that name.
 struct FitOptions {
   /// Index of the epoch at which training stops: epochs initial_epoch .. epochs - 1 run.
   Index epochs = 1;

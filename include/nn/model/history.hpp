@@ -1,5 +1,5 @@
 #pragma once
-/// What training reports: one epoch's metrics, the whole run's history, and evaluation results.
+/// Training reports: one epoch's metrics, the whole run's history, and evaluation results.
 
 #include <cstddef>
 #include <limits>

@@ -55,7 +55,7 @@ inline constexpr bool is_layer_v = std::is_base_of_v<Layer<Scalar>, std::decay_t
 
 /// A linear stack of layers trained on class labels, as Keras' `keras.Sequential`.
 ///
-/// The model knows the per-sample input shape from the start (e.g. [180, 180, 3]), so `build()`
+/// The model receives the per-sample input shape at construction (e.g. [180, 180, 3]), so `build()`
 /// can infer every layer's output shape, name each unnamed layer as Keras does ("conv2d",
 /// "conv2d_1", "max_pooling2d", ...) and initialise the parameters. Layer i (0-based) draws its
 /// initial parameters from `Random(Random::derive_seed(seed, 2 i))`; random layers (dropout,
@@ -210,7 +210,7 @@ class Sequential {
   const std::string& name() const { return name_; }
   void set_name(std::string name) { name_ = std::move(name); }
 
-  /// Every trainable tensor of every layer, in layer order.
+  /// Returns every trainable tensor of every layer, in layer order.
   std::vector<Parameter<Scalar>> parameters() {
     cache_parameters();
     return parameters_;
@@ -270,7 +270,7 @@ class Sequential {
 
   bool compiled() const { return optimizer_ != nullptr; }
 
-  /// The optimizer set by compile(); ShapeError before compile().
+  /// Returns the optimizer set by compile(); throws ShapeError before compile().
   Optimizer<Scalar>& optimizer() {
     require_compiled("Sequential::optimizer");
     return *optimizer_;
@@ -404,8 +404,8 @@ class Sequential {
     return history;
   }
 
-  /// Trains on samples [N, ...input_shape] and their labels, batched and shuffled as `options`
-  /// says (the shuffle order comes from the model's seed).
+  /// Trains on samples [N, ...input_shape] and their labels, batched and shuffled as set in
+  /// `options`. The shuffle order comes from the model's seed.
   History fit(const Tensor<Scalar>& x, const std::vector<std::int32_t>& labels,
               const FitOptions& options = FitOptions()) {
     auto train = TensorDataset<Scalar>::view(x, labels, options.batch_size, options.shuffle,

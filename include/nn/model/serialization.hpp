@@ -53,19 +53,19 @@ class ByteWriter {
   void u64(std::uint64_t v) { put(v, 8); }
   void i64(std::int64_t v) { put(static_cast<std::uint64_t>(v), 8); }
 
-  /// A string as u32 byte count and the bytes, without a terminator.
+  /// Appends a string as u32 byte count and the bytes, without a terminator.
   void string(const std::string& s) {
     u32(static_cast<std::uint32_t>(s.size()));
     bytes_.append(s);
   }
 
-  /// A shape as u32 rank and one i64 per extent.
+  /// Appends a shape as u32 rank and one i64 per extent.
   void shape(const Shape& s) {
     u32(static_cast<std::uint32_t>(s.rank()));
     for (Index d : s.dims()) i64(static_cast<std::int64_t>(d));
   }
 
-  /// The elements of a tensor as IEEE-754 values of the tensor's own width.
+  /// Appends the elements of a tensor as IEEE-754 values of the tensor's own width.
   template <typename Scalar>
   void values(const Tensor<Scalar>& t) {
     static_assert(std::is_same<Scalar, float>::value || std::is_same<Scalar, double>::value,
@@ -95,8 +95,8 @@ class ByteWriter {
   std::string bytes_;
 };
 
-/// Reads little-endian values from a byte range; every read is bounds-checked and throws a
-/// DataError naming the file and the field when the range ends early.
+/// Reads little-endian values from a byte range. Every read is bounds-checked, so a range that
+/// ends early throws a DataError naming the file and the field.
 class ByteReader {
  public:
   ByteReader(std::string file, const char* data, std::size_t size)
@@ -195,7 +195,7 @@ inline std::string read_file(const std::string& path) {
 /// Writes `bytes` to `path` so that the file is either the old one or the complete new one.
 ///
 /// The bytes go to a temporary file in the same folder, which is flushed to disk (fsync) and
-/// then renamed over `path`; rename within one file system is atomic on POSIX systems, so a
+/// then renamed over `path`. Rename within one file system is atomic on POSIX systems, so a
 /// crash leaves at worst a stray temporary file. The folder is synced too, so the rename itself
 /// survives a power loss.
 inline void write_file_atomically(const std::string& path, const std::string& bytes) {
@@ -251,8 +251,8 @@ inline void write_file_atomically(const std::string& path, const std::string& by
     ::close(dir);
   }
 #else
-  // Limitation: without POSIX calls the file is not synced to disk before the rename, and
-  // std::rename may fail when the target exists (Windows); the old file is removed first.
+  // Limitation: without POSIX calls the file is not synced to disk before the rename. The old
+  // file is removed first because std::rename may fail when the target exists (Windows).
   const std::string temp = path + ".tmp";
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);

@@ -13,9 +13,9 @@ namespace detail {
 /// Converts a class name to Keras' default layer name: "Conv2D" -> "conv2d",
 /// "MaxPooling2D" -> "max_pooling2d", "ReLU" -> "re_lu", "RandomFlip" -> "random_flip".
 ///
-/// Same rule as Keras' `to_snake_case`: an underscore goes before every capital that starts a
-/// lower-case or digit run (except at the start), then between a lower-case letter and a
-/// following capital; the result is lower-cased.
+/// The rule is that of Keras' `to_snake_case`. First an underscore goes before every capital
+/// that starts a lower-case or digit run, except at the start. Then one goes between a
+/// lower-case letter and a following capital, and the result is lower-cased.
 inline std::string keras_snake_case(const std::string& name) {
   const auto is_upper = [](char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; };
   const auto is_lower = [](char c) { return std::islower(static_cast<unsigned char>(c)) != 0; };
@@ -61,8 +61,8 @@ inline std::string thousands(long long value) {
 }
 
 /// Lays out one table row as Keras' `print_summary` does: each field starts at its column and
-/// is cut into pieces that continue on the next lines when it is too wide. `ends` holds the
-/// column where each field ends; every field but the last keeps two spaces before the next.
+/// is cut into pieces that continue on the next lines when it is too wide. `ends` contains the
+/// column where each field ends. Every field but the last keeps two spaces before the next.
 inline std::string summary_row(std::vector<std::string> fields, const std::vector<int>& ends) {
   std::string text;
   const auto pending = [&] {

@@ -95,7 +95,8 @@ class Optimizer {
   /// Applies update number `step` (1-based) to every parameter.
   virtual void update(const std::vector<Parameter<Scalar>>& parameters, std::int64_t step) = 0;
 
-  /// Throws unless `value` is finite and `low <(=) value <(=) high` as the flags say.
+  /// Throws unless `value` is finite and inside the range from low to high, each bound
+  /// inclusive or exclusive as its flag sets.
   static void check_range(const std::string& where, const std::string& name, double value,
                           double low, bool low_inclusive, double high, bool high_inclusive) {
     const bool above = low_inclusive ? value >= low : value > low;
