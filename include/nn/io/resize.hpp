@@ -17,12 +17,10 @@
 #include <vector>
 
 #include "nn/core/errors.hpp"
+#include "nn/core/interpolation.hpp"
 #include "nn/core/shape.hpp"
 
 namespace nn {
-
-/// How images are resized to the requested size.
-enum class Interpolation { Bilinear, Nearest };
 
 /// A height and width in pixels, in that order as in Keras' image_size=(height, width).
 struct ImageSize {

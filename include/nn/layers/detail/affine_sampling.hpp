@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "nn/core/errors.hpp"
+#include "nn/core/interpolation.hpp"
 #include "nn/core/random.hpp"
 #include "nn/core/shape.hpp"
 #include "nn/core/tensor.hpp"
@@ -35,9 +36,6 @@ namespace nn {
 /// - `Nearest`: the edge pixel repeated, a a a a | a b c d | d d d d;
 /// - `Constant`: the fill value k, k k k k | a b c d | k k k k.
 enum class FillMode { Reflect, Wrap, Nearest, Constant };
-
-/// Sampling rule of an image transform at a non-integer point.
-enum class Interpolation { Bilinear, Nearest };
 
 /// A closed interval of augmentation factors, e.g. the rotation range in turns.
 struct FactorRange {
