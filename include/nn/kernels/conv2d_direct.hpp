@@ -378,6 +378,39 @@ inline void conv_weight_tile(const Scalar* xp, Index pixel_step, const Scalar* g
   }
 }
 
+/// Adds to the G * PER gradient rows of G consecutive kernel rows kh (PER = KW * C rows each),
+/// channels [f0, f0 + NV * packet), the products over `count` pixels of one output row. For
+/// few input channels (PER = 9 for a 3x3 kernel on RGB) one tile then covers several kh, so
+/// each gradient packet loaded feeds G * PER multiply-adds instead of a handful.
+template <typename Scalar, int G, int PER, int NV>
+inline void conv_weight_tile_rows(const Scalar* xp, Index row_step, Index pixel_step,
+                                  const Scalar* gy, Index gy_step, Index count, Scalar* dw,
+                                  Index dw_step) {
+  using P = Packet<Scalar>;
+  constexpr int S = packet_size<Scalar>;
+  P acc[G][PER][NV];
+  for (int k = 0; k < G; ++k) {
+    for (int j = 0; j < PER; ++j) {
+      for (int v = 0; v < NV; ++v) acc[k][j][v] = load(dw + (k * PER + j) * dw_step + v * S);
+    }
+  }
+  for (Index p = 0; p < count; ++p, xp += pixel_step, gy += gy_step) {
+    P d[NV];
+    for (int v = 0; v < NV; ++v) d[v] = load(gy + v * S);
+    for (int k = 0; k < G; ++k) {
+      for (int j = 0; j < PER; ++j) {
+        const P xs = broadcast(xp[k * row_step + j]);
+        for (int v = 0; v < NV; ++v) acc[k][j][v] = madd(xs, d[v], acc[k][j][v]);
+      }
+    }
+  }
+  for (int k = 0; k < G; ++k) {
+    for (int j = 0; j < PER; ++j) {
+      for (int v = 0; v < NV; ++v) store(dw + (k * PER + j) * dw_step + v * S, acc[k][j][v]);
+    }
+  }
+}
+
 /// Interior pixels [begin, end) of one output row, channels [f0, f0 + NV * packet).
 template <typename Scalar, int NV>
 inline void conv_weight_row(const ConvGeometry& g, const Scalar* x_img, Index ih0, Index kh_lo,
@@ -389,8 +422,29 @@ inline void conv_weight_row(const ConvGeometry& g, const Scalar* x_img, Index ih
   const Index count = end - begin;
   if (count <= 0) return;
   const Scalar* gy = gy_row + begin * g.out_c + f0;
+  const Index row_step = g.in_w * g.in_c;
+  auto x_at = [&](Index kh) {
+    return x_img + ((ih0 + kh) * g.in_w + begin * g.stride - g.pad_left) * g.in_c;
+  };
+
+  // A 3x3 kernel on 3 channels has 9 rows per kh: cover up to 3 kh per tile.
+  if constexpr (NV == 1 && vector_registers >= 32) {
+    if (rows_per_kh == 9) {
+      Index kh = kh_lo;
+      for (; kh + 3 <= kh_hi; kh += 3) {
+        conv_weight_tile_rows<Scalar, 3, 9, 1>(x_at(kh), row_step, pixel_step, gy, g.out_c, count,
+                                               dw + kh * 9 * g.out_c + f0, g.out_c);
+      }
+      for (; kh < kh_hi; ++kh) {
+        conv_weight_tile_rows<Scalar, 1, 9, 1>(x_at(kh), row_step, pixel_step, gy, g.out_c, count,
+                                               dw + kh * 9 * g.out_c + f0, g.out_c);
+      }
+      return;
+    }
+  }
+
   for (Index kh = kh_lo; kh < kh_hi; ++kh) {
-    const Scalar* xp = x_img + ((ih0 + kh) * g.in_w + begin * g.stride - g.pad_left) * g.in_c;
+    const Scalar* xp = x_at(kh);
     Scalar* dwk = dw + kh * rows_per_kh * g.out_c + f0;
     Index j = 0;
     for (; j + RB <= rows_per_kh; j += RB) {
@@ -421,8 +475,15 @@ void conv2d_weight_grad_image(const ConvGeometry& g, const Scalar* x, const Scal
   interior_columns(g, begin, end);
   for (Index oh = 0; oh < g.out_h; ++oh) {
     const Scalar* gy_row = gy + oh * g.out_w * g.out_c;
-    for (Index ow = 0; ow < g.out_w; ++ow) {
-      for (Index f = 0; f < g.out_c; ++f) db[f] += gy_row[ow * g.out_c + f];
+    for (Index f = 0; f < full; f += S) {
+      Packet<Scalar> sum = load(db + f);
+      for (Index ow = 0; ow < g.out_w; ++ow) sum = add(sum, load(gy_row + ow * g.out_c + f));
+      store(db + f, sum);
+    }
+    for (Index f = full; f < g.out_c; ++f) {
+      Scalar sum = db[f];
+      for (Index ow = 0; ow < g.out_w; ++ow) sum += gy_row[ow * g.out_c + f];
+      db[f] = sum;
     }
     const Index ih0 = oh * g.stride - g.pad_top;
     const Index kh_lo = std::max<Index>(0, -ih0);
@@ -459,9 +520,13 @@ void conv2d_weight_grad_image(const ConvGeometry& g, const Scalar* x, const Scal
           const Scalar* xp = x + ((ih0 + kh) * g.in_w + iw0 + kw) * g.in_c;
           Scalar* dwp = dw + (kh * g.kernel_w + kw) * g.in_c * g.out_c;
           for (Index c = 0; c < g.in_c; ++c) {
-            const Scalar xs = xp[c];
             Scalar* r = dwp + c * g.out_c;
-            for (Index f = f_begin; f < g.out_c; ++f) r[f] += xs * d[f];
+            Index f = f_begin;
+            if (f == 0) {
+              const Packet<Scalar> xs = broadcast(xp[c]);
+              for (; f < full; f += S) store(r + f, madd(xs, load(d + f), load(r + f)));
+            }
+            for (; f < g.out_c; ++f) r[f] += xp[c] * d[f];
           }
         }
       }
