@@ -311,3 +311,17 @@ TEST_CASE("Sequential load rebuilds every built-in layer type") {
   for (nn::Index i = 0; i < images.size(); ++i) images[i] = static_cast<float>(rng.uniform(0, 255));
   CHECK(same_bits(loaded.predict(images), model.predict(images)));
 }
+
+TEST_CASE("Sequential load rejects extents whose product overflows") {
+  nn::test::ScratchFolder folder;
+  const std::string path = folder.file("huge.nn");
+  nn::detail::ByteWriter payload;
+  payload.string("sequential");
+  payload.u32(3);  // input shape of rank 3 whose element count is 2^90
+  for (int i = 0; i < 3; ++i) payload.i64(std::int64_t(1) << 30);
+  write_bytes(path, nn::detail::frame_model_file(payload.bytes(), 4));
+  CHECK_THROWS_WITH_AS(nn::Sequential<float>::load(path),
+                       doctest::Contains("corrupted payload: input shape has an invalid extent "
+                                         "1073741824"),
+                       nn::DataError);
+}

@@ -115,17 +115,24 @@ class ByteReader {
     return s;
   }
 
-  /// Reads a shape of rank at most 8 with non-negative extents.
+  /// Reads a shape of rank at most 8 whose element count is at most 2^40.
   Shape shape(const char* what) {
     const std::uint32_t rank = u32(what);
-    if (rank > 8) fail(std::string(what) + ": expected a rank of at most 8, got " +
-                       std::to_string(rank));
+    if (rank > 8) {
+      fail(std::string("corrupted payload: ") + what + " expected a rank of at most 8, got " +
+           std::to_string(rank));
+    }
+    // The limit keeps Shape::size() from overflowing; real tensors are far smaller.
+    constexpr std::int64_t max_elements = std::int64_t(1) << 40;
     std::vector<Index> dims;
+    std::int64_t elements = 1;
     for (std::uint32_t i = 0; i < rank; ++i) {
       const std::int64_t d = i64(what);
-      if (d < 0 || d > (std::int64_t(1) << 40)) {
-        fail(std::string(what) + ": invalid extent " + std::to_string(d));
+      if (d < 0 || d > max_elements || (d > 0 && elements > max_elements / d)) {
+        fail(std::string("corrupted payload: ") + what + " has an invalid extent " +
+             std::to_string(d));
       }
+      elements *= d;
       dims.push_back(static_cast<Index>(d));
     }
     return Shape(std::move(dims));
