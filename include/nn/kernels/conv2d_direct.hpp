@@ -187,14 +187,13 @@ inline void conv_forward_row(const ConvGeometry& g, const Scalar* x_img, Index o
   for (ow = end; ow < g.out_w; ++ow) border(ow);
 }
 
-/// Computes output row `row` (= n * OH + oh) of y = act(conv(x, w) + b) on the calling thread.
+/// Computes output row oh of image n of y = act(conv(x, w) + b) into y_row [OW, F], on the
+/// calling thread.
 template <typename Scalar>
-void conv2d_forward_row(const ConvGeometry& g, const Scalar* x, const Scalar* w,
-                        const Scalar* bias, bool relu, Index row, Scalar* y) {
+void conv2d_forward_row_to(const ConvGeometry& g, const Scalar* x, const Scalar* w,
+                           const Scalar* bias, bool relu, Index n, Index oh, Scalar* y_row) {
   constexpr Index S = packet_size<Scalar>;
-  const Index n = row / g.out_h, oh = row % g.out_h;
   const Scalar* x_img = x + n * g.in_h * g.in_w * g.in_c;
-  Scalar* y_row = y + row * g.out_w * g.out_c;
   Index f0 = 0;
   while (g.out_c - f0 >= S) {
     const Index packets = std::min<Index>(4, (g.out_c - f0) / S);
@@ -218,6 +217,14 @@ void conv2d_forward_row(const ConvGeometry& g, const Scalar* x, const Scalar* w,
                                 kw_hi, w, bias, relu, f0, y_row + ow * g.out_c);
     }
   }
+}
+
+/// Computes output row `row` (= n * OH + oh) of y = act(conv(x, w) + b) on the calling thread.
+template <typename Scalar>
+void conv2d_forward_row(const ConvGeometry& g, const Scalar* x, const Scalar* w,
+                        const Scalar* bias, bool relu, Index row, Scalar* y) {
+  conv2d_forward_row_to(g, x, w, bias, relu, row / g.out_h, row % g.out_h,
+                        y + row * g.out_w * g.out_c);
 }
 
 /// y = act(conv(x, w) + b) for any stride and padding; bias may be null.
@@ -535,32 +542,32 @@ void conv2d_weight_grad_image(const ConvGeometry& g, const Scalar* x, const Scal
 }
 
 /// Scratch memory that conv2d_backward needs, in scalars: one kernel and bias gradient per
-/// image, and one image of masked output gradient per thread.
+/// image, and one image of output gradient per thread.
 inline Index conv2d_backward_workspace(const ConvGeometry& g, int threads) {
   const Index per_image = g.kernel_h * g.kernel_w * g.in_c * g.out_c + g.out_c;
   return g.batch * per_image + threads * g.out_h * g.out_w * g.out_c;
 }
 
-/// The backward pass of a convolution in one sweep over the batch.
+/// The backward pass of a convolution in one sweep over the batch, with the output gradient
+/// of image n produced by `gradient_image(n, buffer)`: it returns a pointer to that [OH, OW, F]
+/// gradient, activation derivative applied, either into the per-thread image buffer or
+/// elsewhere. Each thread takes whole images, so a gradient formed in the buffer stays in cache
+/// for both the kernel and the input gradient and never travels to memory.
 ///
 /// Adds the kernel gradient to dw [KH, KW, C, F] and, when db is not null, the bias gradient
-/// to db [F]; overwrites dx [N, H, W, C] with the input gradient unless dx is null. gy is
-/// dL/dy [N, OH, OW, F]. When mask is not null (the output of a fused ReLU), gy is first
-/// multiplied by the ReLU derivative (mask > 0). Each thread takes whole images: it masks the
-/// image's gradient into its own buffer, which then stays in cache for both gradients, so the
-/// masked gradient never travels to memory. rotated is the output of rotate_kernel (unused for
-/// strides above 1). workspace holds conv2d_backward_workspace(g, threads) scalars, with
-/// threads at least the OpenMP team size.
-template <typename Scalar>
-void conv2d_backward(const ConvGeometry& g, const Scalar* x, const Scalar* gy, const Scalar* mask,
-                     const Scalar* w, const Scalar* rotated, Scalar* dw, Scalar* db, Scalar* dx,
-                     Scalar* workspace) {
+/// to db [F]; overwrites dx [N, H, W, C] with the input gradient unless dx is null. rotated is
+/// the output of rotate_kernel (unused for strides above 1). workspace holds
+/// conv2d_backward_workspace(g, threads) scalars, with threads at least the OpenMP team size.
+template <typename Scalar, typename GradientImage>
+void conv2d_backward_with(const ConvGeometry& g, const Scalar* x, GradientImage gradient_image,
+                          const Scalar* w, const Scalar* rotated, Scalar* dw, Scalar* db,
+                          Scalar* dx, Scalar* workspace) {
   const Index kernel_size = g.kernel_h * g.kernel_w * g.in_c * g.out_c;
   const Index per_image = kernel_size + g.out_c;
   const Index in_image = g.in_h * g.in_w * g.in_c;
   const Index out_image = g.out_h * g.out_w * g.out_c;
   Scalar* partials = workspace;
-  Scalar* masked_images = workspace + g.batch * per_image;
+  Scalar* image_buffers = workspace + g.batch * per_image;
   ConvGeometry one = g;
   one.batch = 1;
   [[maybe_unused]] const bool parallel = g.batch > 1 && conv_work(g) >= min_parallel_work;
@@ -573,13 +580,7 @@ void conv2d_backward(const ConvGeometry& g, const Scalar* x, const Scalar* gy, c
 #ifdef _OPENMP
     thread = omp_get_thread_num();
 #endif
-    const Scalar* gy_n = gy + n * out_image;
-    if (mask) {
-      Scalar* buffer = masked_images + thread * out_image;
-      const Scalar* m = mask + n * out_image;
-      for (Index i = 0; i < out_image; ++i) buffer[i] = m[i] > Scalar(0) ? gy_n[i] : Scalar(0);
-      gy_n = buffer;
-    }
+    const Scalar* gy_n = gradient_image(n, image_buffers + thread * out_image);
     Scalar* pw = partials + n * per_image;
     std::fill(pw, pw + per_image, Scalar(0));
     conv2d_weight_grad_image(one, x + n * in_image, gy_n, pw, pw + kernel_size);
@@ -599,6 +600,24 @@ void conv2d_backward(const ConvGeometry& g, const Scalar* x, const Scalar* gy, c
       db[i - kernel_size] += sum;
     }
   }
+}
+
+/// conv2d_backward_with for gy = dL/dy [N, OH, OW, F]. When mask is not null (the output of a
+/// fused ReLU), gy is first multiplied by the ReLU derivative (mask > 0), one image at a time
+/// in the per-thread buffer.
+template <typename Scalar>
+void conv2d_backward(const ConvGeometry& g, const Scalar* x, const Scalar* gy, const Scalar* mask,
+                     const Scalar* w, const Scalar* rotated, Scalar* dw, Scalar* db, Scalar* dx,
+                     Scalar* workspace) {
+  const Index out_image = g.out_h * g.out_w * g.out_c;
+  auto gradient_image = [&](Index n, Scalar* buffer) -> const Scalar* {
+    const Scalar* gy_n = gy + n * out_image;
+    if (!mask) return gy_n;
+    const Scalar* m = mask + n * out_image;
+    for (Index i = 0; i < out_image; ++i) buffer[i] = m[i] > Scalar(0) ? gy_n[i] : Scalar(0);
+    return buffer;
+  };
+  conv2d_backward_with(g, x, gradient_image, w, rotated, dw, db, dx, workspace);
 }
 
 /// Overwrites dx with the input gradient alone; see conv2d_backward for the arguments.

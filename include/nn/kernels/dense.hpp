@@ -62,7 +62,9 @@ inline void dense_forward_columns(const Scalar* x, const Scalar* w, Index n, Ind
   for (; r + R_fit <= n; r += R_fit) {
     dense_forward_tile<Scalar, R_fit, NV>(xb + r * f, f, wb, u, features, y + r * u + c0);
   }
-  for (; r < n; ++r) dense_forward_tile<Scalar, 1, NV>(xb + r * f, f, wb, u, features, y + r * u + c0);
+  for (; r < n; ++r) {
+    dense_forward_tile<Scalar, 1, NV>(xb + r * f, f, wb, u, features, y + r * u + c0);
+  }
 }
 
 /// y = x w (+ b), then max(y, 0) when relu; y is overwritten. bias may be null.

@@ -93,10 +93,12 @@ void max_pool_forward(const PoolGeometry& g, const Scalar* x, Scalar* y, std::ui
   }
 }
 
-/// Writes dy where arg equals index and zero elsewhere, for `count` channels.
+/// Writes dy where arg equals index and zero elsewhere, for `count` channels. When positive is
+/// not null, also zero where positive <= 0: that is the derivative of a ReLU before the pooling,
+/// whose output at the maximum is the pooled value.
 template <typename Scalar>
 inline void route_gradient(const Scalar* dy, const std::uint8_t* arg, std::uint8_t index,
-                           Index count, Scalar* out) {
+                           const Scalar* positive, Index count, Scalar* out) {
   Index c = 0;
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<Scalar, float>) {
@@ -104,12 +106,18 @@ inline void route_gradient(const Scalar* dy, const std::uint8_t* arg, std::uint8
     for (; c + 16 <= count; c += 16) {
       const __m512i at =
           _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(arg + c)));
-      const __mmask16 hit = _mm512_cmpeq_epi32_mask(at, wanted);
+      __mmask16 hit = _mm512_cmpeq_epi32_mask(at, wanted);
+      if (positive) {
+        hit &= _mm512_cmp_ps_mask(_mm512_loadu_ps(positive + c), _mm512_setzero_ps(), _CMP_GT_OQ);
+      }
       _mm512_storeu_ps(out + c, _mm512_maskz_mov_ps(hit, _mm512_loadu_ps(dy + c)));
     }
   }
 #endif
-  for (; c < count; ++c) out[c] = arg[c] == index ? dy[c] : Scalar(0);
+  for (; c < count; ++c) {
+    const bool hit = arg[c] == index && (!positive || positive[c] > Scalar(0));
+    out[c] = hit ? dy[c] : Scalar(0);
+  }
 }
 
 /// dx = dy routed to the recorded maximum of each window; dx is overwritten entirely.
@@ -141,7 +149,8 @@ void max_pool_backward(const PoolGeometry& g, const Scalar* dy, const std::uint8
         const std::uint8_t* a = arg + out;
         for (Index kw = 0; kw < g.pool; ++kw) {
           const auto index = static_cast<std::uint8_t>(kh * g.pool + kw);
-          route_gradient(d, a, index, c_n, dx_row + (ow * g.pool + kw) * c_n);
+          route_gradient(d, a, index, static_cast<const Scalar*>(nullptr), c_n,
+                         dx_row + (ow * g.pool + kw) * c_n);
         }
       }
       std::fill(dx_row + g.out_w * g.pool * c_n, dx_row + g.in_w * c_n, Scalar(0));
