@@ -26,7 +26,7 @@ Tensor<double> tensor_of(const Shape& shape, std::initializer_list<double> value
   return t;
 }
 
-// A [1, H, W, 1] image holding 1, 2, 3, ... in row-major order.
+// Returns a [1, H, W, 1] image of the values 1, 2, 3, ... in row-major order.
 Tensor<double> counting_image(Index height, Index width) {
   Tensor<double> x(Shape{1, height, width, 1});
   for (Index i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i + 1);

@@ -57,7 +57,7 @@ TEST_CASE("MaxPool2D pools each channel on its own") {
   MaxPool2D<double> pool;
   Random rng(0);
   pool.build(Shape{2, 2, 2}, rng);
-  // Channel 0 holds 1, 2, 3, 4 and channel 1 holds 8, 7, 6, 5.
+  // Channel 0 contains 1, 2, 3, 4 and channel 1 contains 8, 7, 6, 5.
   const auto x = tensor_of({1, 2, 2, 2}, {1, 8, 2, 7, 3, 6, 4, 5});
   const auto& y = pool.forward(x, Mode::Infer);
   REQUIRE(y.shape() == Shape{1, 1, 1, 2});
