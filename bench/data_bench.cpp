@@ -158,7 +158,7 @@ static void BM_ImageFolder_Load(benchmark::State& state) {
     benchmark::DoNotOptimize(images);
   }
   state.SetItemsProcessed(state.iterations() * images);  // images/s
-  state.counters["threads"] = static_cast<double>(std::thread::hardware_concurrency());
+  state.counters["threads"] = nn::num_threads();
 }
 BENCHMARK(BM_ImageFolder_Load)->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -110,7 +110,7 @@ TEST_CASE("read_image_info reads the header without decoding") {
   CHECK(info.channels == 2);
 }
 
-TEST_CASE("Data that is not an image is refused by its signature") {
+TEST_CASE("Data that is not an image is rejected by its signature") {
   const std::string text = "hello, this is not a picture";
   const Bytes bytes(text.begin(), text.end());
   CHECK_THROWS_WITH_AS(decode(bytes),
@@ -128,7 +128,7 @@ TEST_CASE("Data that is not an image is refused by its signature") {
                        nn::DataError);
 }
 
-TEST_CASE("Truncated JPEG, PNG, BMP and GIF files are refused") {
+TEST_CASE("Truncated JPEG, PNG, BMP and GIF files are rejected") {
   std::vector<std::uint8_t> noise;
   for (int i = 0; i < 32 * 32 * 3; ++i) noise.push_back(static_cast<std::uint8_t>(i * 37 % 251));
   const auto jpeg = nn_test::jpeg_fixture("noise_32x32.jpg");
@@ -159,7 +159,7 @@ TEST_CASE("Truncated JPEG, PNG, BMP and GIF files are refused") {
                        nn::DataError);
 }
 
-TEST_CASE("An image whose header declares too many pixels is refused before decoding") {
+TEST_CASE("An image whose header declares too many pixels is rejected before decoding") {
   // The header says 12000 x 12000; the data behind it is a single pixel's worth.
   auto png = nn_test::rgb_png(1, 1, rgb({1, 2, 3}));
   const std::uint8_t side[4] = {0x00, 0x00, 0x2E, 0xE0};  // 12000, big-endian
@@ -196,7 +196,7 @@ TEST_CASE("A corrupt header names the format and stb_image's reason") {
                        nn::DataError);
 }
 
-TEST_CASE("JPEG segments that stb_image 2.27 mishandles are refused before it reads them") {
+TEST_CASE("JPEG segments that stb_image 2.27 mishandles are rejected before it reads them") {
   auto jpeg = nn_test::jpeg_fixture("orange_8x8.jpg");
   std::size_t dht = 2;
   while (!(jpeg[dht] == 0xFF && jpeg[dht + 1] == 0xC4)) ++dht;
@@ -241,7 +241,7 @@ TEST_CASE("JPEG segments that stb_image 2.27 mishandles are refused before it re
                        nn::DataError);
 }
 
-TEST_CASE("A PNG with an empty IDAT chunk or corrupt compressed data is refused") {
+TEST_CASE("A PNG with an empty IDAT chunk or corrupt compressed data is rejected") {
   const auto png = nn_test::rgb_png(2, 2, kPattern);
   auto empty_idat = png;
   const std::uint8_t chunk[12] = {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xAF, 0x06, 0x1E};

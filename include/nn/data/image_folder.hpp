@@ -36,6 +36,7 @@
 #include "nn/core/random.hpp"
 #include "nn/core/shape.hpp"
 #include "nn/core/tensor.hpp"
+#include "nn/core/threads.hpp"
 #include "nn/data/batch_source.hpp"
 #include "nn/io/image.hpp"
 #include "nn/io/resize.hpp"
@@ -84,7 +85,7 @@ struct ImageFolderOptions {
   /// Largest size of the in-memory uint8 cache (files × H × W × 3 bytes). Above it, images
   /// are decoded from disk every epoch. Default 2 GiB: 32768 images at 256 × 256.
   std::uint64_t cache_budget_bytes = std::uint64_t{2} << 30;
-  /// Decoding threads; 0 means one per core.
+  /// Decoding threads; 0 means nn::num_threads(), which follows OMP_NUM_THREADS.
   int num_threads = 0;
   /// Assembles the next batch on a background thread while the caller uses the current one.
   bool prefetch = true;
@@ -652,9 +653,7 @@ ImageDatasets<Scalar> image_dataset_from_directory(const std::string& directory,
   store->interpolation = options.interpolation;
   store->crop_to_aspect_ratio = options.crop_to_aspect_ratio;
   store->max_pixels = options.max_pixels;
-  store->threads = options.num_threads > 0
-                       ? options.num_threads
-                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  store->threads = options.num_threads > 0 ? options.num_threads : num_threads();
   store->class_names = class_names;
   store->log = log;
 

@@ -11,7 +11,7 @@
 ///   JPEG, PNG, BMP and GIF get through; stb_image is compiled with those decoders only;
 /// - the file size fits stb_image's `int` lengths;
 /// - the header's width and height are read first and an image whose pixel count exceeds
-///   `max_pixels` (computed in std::uint64_t, overflow-checked) is refused before any pixel
+///   `max_pixels` (computed in std::uint64_t, overflow-checked) is rejected before any pixel
 ///   buffer is allocated;
 /// - the block structure of JPEG, PNG, BMP and GIF files is walked first, to find truncated
 ///   files (stb_image fills the missing part of a JPEG, BMP or GIF with zeros and succeeds) and
@@ -47,7 +47,7 @@ inline const char* to_string(ImageFormat format) {
   return "unknown";
 }
 
-/// What an image header declares, read without decoding the pixels.
+/// The size and channel count an image header declares, read without decoding the pixels.
 struct ImageInfo {
   ImageFormat format = ImageFormat::Jpeg;
   int width = 0;
@@ -145,8 +145,8 @@ struct JpegState {
 
 /// Checks the tables of one DHT segment, bytes [begin, end), and records them. stb_image 2.27
 /// copies as many Huffman codes as the 16 counts add up to (up to 4080) into arrays of 256 and
-/// 257 entries, and reads them on past the end of the segment; a table with more than 256 codes,
-/// or one that does not fit its segment, is impossible in a valid JPEG, so it is rejected here.
+/// 257 entries, and reads them on past the end of the segment. Neither a table with more than
+/// 256 codes nor one that overruns its segment occurs in a valid JPEG, so both are rejected.
 inline std::string check_jpeg_huffman_tables(const std::uint8_t* data, std::size_t begin,
                                              std::size_t end, JpegState& state) {
   std::size_t pos = begin;
@@ -292,9 +292,9 @@ inline std::uint32_t read_be32(const std::uint8_t* p) {
          static_cast<std::uint32_t>(p[2]) << 8 | static_cast<std::uint32_t>(p[3]);
 }
 
-/// Walks the PNG chunks up to IEND. A file cut short gets a clear reason instead of a zlib
-/// error, and an empty IDAT chunk is refused: stb_image 2.27 then copies zero bytes to a null
-/// pointer, undefined behaviour that no encoder needs (libpng never writes such a chunk).
+/// Walks the PNG chunks up to IEND, so a file cut short gets a clear reason instead of a zlib
+/// error. An empty IDAT chunk is rejected because stb_image 2.27 then calls memcpy with a null
+/// pointer, which is undefined behaviour, and encoders such as libpng never write one.
 inline std::string check_png_structure(const std::uint8_t* data, std::size_t size) {
   std::size_t pos = 8;
   while (pos + 8 <= size) {
@@ -310,8 +310,8 @@ inline std::string check_png_structure(const std::uint8_t* data, std::size_t siz
   return "truncated PNG: the data ends before the IEND chunk";
 }
 
-/// Checks that an uncompressed BMP holds all the pixel rows its header declares; stb_image
-/// reads zeros for missing rows.
+/// Checks that an uncompressed BMP contains all the pixel rows its header declares, because
+/// stb_image reads zeros for missing rows.
 inline std::string check_bmp_structure(const std::uint8_t* data, std::size_t size) {
   if (size < 26) return "truncated BMP: the header is incomplete";
   const std::uint64_t offset = read_le32(data + 10);
@@ -440,7 +440,7 @@ inline std::string check_image(const std::uint8_t* data, std::size_t size,
   }
   // stb_image 2.27 sizes some buffers in int: the 16-bit PNG conversion allocates
   // width * height * channels * 2 bytes, which overflows above 2^31 and then writes past the
-  // buffer. Whatever max_pixels says, refuse what could overflow there.
+  // buffer. Such images are rejected whatever max_pixels allows.
   if (w * h > kStbMaxPixels) {
     return "image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels is larger " +
            "than stb_image decodes safely (" + std::to_string(kStbMaxPixels) + " pixels)";
