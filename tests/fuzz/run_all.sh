@@ -26,7 +26,7 @@ for name in "${harnesses[@]}"; do
   mkdir -p "$work"
   echo "== $name: ${seconds}s"
   if ! "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=1048576 \
-      -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$name-" \
+      -print_final_stats=1 -dict="$here/image.dict" -artifact_prefix="$build/fuzz-artifacts/$name-" \
       "$work" "$here/corpus" 2>"$build/fuzz-artifacts/$name.log"; then
     tail -n 60 "$build/fuzz-artifacts/$name.log" >&2
     echo "$name: FAILED (log: $build/fuzz-artifacts/$name.log)" >&2
