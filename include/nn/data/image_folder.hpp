@@ -102,8 +102,6 @@ inline std::string count_noun(std::size_t n, const char* singular, const char* p
   return std::to_string(n) + " " + (n == 1 ? singular : plural);
 }
 
-inline std::string quoted(const std::filesystem::path& path) { return "\"" + path.string() + "\""; }
-
 inline bool has_image_extension(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
@@ -116,10 +114,10 @@ inline bool is_hidden(const std::filesystem::path& path) {
   return !name.empty() && name[0] == '.';
 }
 
-/// Runs fn(i) for i in [0, n) on `threads` threads; rethrows the first exception after all
-/// threads have finished.
+/// Runs fn(i) for i in [0, n) on `threads` std::threads; rethrows the first exception after
+/// all threads have finished.
 template <typename Fn>
-void parallel_for(std::size_t n, int threads, Fn&& fn) {
+void run_on_threads(std::size_t n, int threads, Fn&& fn) {
   const std::size_t workers = std::min<std::size_t>(n, static_cast<std::size_t>(std::max(1, threads)));
   if (workers <= 1) {
     for (std::size_t i = 0; i < n; ++i) fn(i);
@@ -139,7 +137,14 @@ void parallel_for(std::size_t n, int threads, Fn&& fn) {
   };
   std::vector<std::thread> pool;
   pool.reserve(workers - 1);
-  for (std::size_t t = 1; t < workers; ++t) pool.emplace_back(work);
+  try {
+    for (std::size_t t = 1; t < workers; ++t) pool.emplace_back(work);
+  } catch (...) {
+    // A thread failed to start: let the started ones finish before reporting it.
+    next = n;
+    for (auto& thread : pool) thread.join();
+    throw;
+  }
   work();
   for (auto& thread : pool) thread.join();
   if (error) std::rethrow_exception(error);
@@ -466,7 +471,7 @@ class ImageDataset : public BatchSource<Scalar> {
       labels.assign(static_cast<std::size_t>(n), 0);
       const std::size_t bytes = s.image_bytes();
       const int threads = s.cached ? 1 : s.threads;
-      detail::parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t k) {
+      detail::run_on_threads(static_cast<std::size_t>(n), threads, [&](std::size_t k) {
         std::vector<std::uint8_t> pixels(bytes);
         const std::size_t count = order.size();
         std::size_t position = static_cast<std::size_t>(begin) + k;
@@ -664,7 +669,7 @@ ImageDatasets<Scalar> image_dataset_from_directory(const std::string& directory,
   store->cached = n <= options.cache_budget_bytes / image_bytes;
   std::vector<std::string> errors(candidates.size());
   if (store->cached) store->pixels.resize(static_cast<std::size_t>(n * image_bytes));
-  detail::parallel_for(candidates.size(), store->threads, [&](std::size_t i) {
+  detail::run_on_threads(candidates.size(), store->threads, [&](std::size_t i) {
     errors[i] = store->cached
                     ? store->decode_resized(candidates[i], store->pixels.data() + i * image_bytes)
                     : store->check_file(candidates[i]);
