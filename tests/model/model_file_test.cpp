@@ -35,7 +35,7 @@ void fix_checksum(std::string& bytes) {
   const std::uint32_t crc = nn::detail::crc32(
       reinterpret_cast<const unsigned char*>(bytes.data()) + nn::detail::model_header_size,
       bytes.size() - nn::detail::model_header_size);
-  for (int i = 0; i < 4; ++i) bytes[24 + static_cast<std::size_t>(i)] = static_cast<char>(crc >> (8 * i));
+  for (std::size_t i = 0; i < 4; ++i) bytes[24 + i] = static_cast<char>(crc >> (8 * i));
 }
 
 bool same_bits(const nn::Tensor<float>& a, const nn::Tensor<float>& b) {
@@ -167,7 +167,8 @@ TEST_CASE("Sequential load rejects a file with the wrong magic number") {
   const std::string path = folder.file("not_a_model.nn");
   write_bytes(path, "PK\x03\x04 this is a zip file, not a model");
   CHECK_THROWS_WITH_AS(nn::Sequential<float>::load(path),
-                       doctest::Contains((path + ": not an nn model file (wrong magic number)").c_str()),
+                       doctest::Contains(
+                           (path + ": not an nn model file (wrong magic number)").c_str()),
                        nn::DataError);
 }
 
@@ -179,7 +180,8 @@ TEST_CASE("Sequential load rejects an unknown format version") {
   bytes[8] = 2;  // the version is the u32 right after the 8-byte magic
   write_bytes(path, bytes);
   CHECK_THROWS_WITH_AS(nn::Sequential<float>::load(path),
-                       doctest::Contains((path + ": unknown format version 2; expected version 1").c_str()),
+                       doctest::Contains(
+                           (path + ": unknown format version 2; expected version 1").c_str()),
                        nn::DataError);
 }
 
@@ -244,7 +246,8 @@ TEST_CASE("Sequential load_weights rejects a mismatching architecture") {
   SUBCASE("another kernel shape") {
     auto model = small_model(8);
     CHECK_THROWS_WITH_AS(model.load_weights(path),
-                         (path + ": layer 3 \"dense\" kernel expected [64, 8], got [64, 16]").c_str(),
+                         (path + ": layer 3 \"dense\" kernel expected [64, 8], got [64, 16]")
+                             .c_str(),
                          nn::DataError);
   }
   SUBCASE("another layer count") {
@@ -324,4 +327,48 @@ TEST_CASE("Sequential load rejects extents whose product overflows") {
                        doctest::Contains("corrupted payload: input shape has an invalid extent "
                                          "1073741824"),
                        nn::DataError);
+}
+
+namespace {
+
+// A custom parameter-free layer, loadable only after register_layer.
+class Halve : public nn::Layer<float> {
+ public:
+  std::string type() const override { return "Halve"; }
+  nn::Shape build(const nn::Shape& input_shape, nn::Random&) override { return input_shape; }
+  const nn::Tensor<float>& forward(const nn::Tensor<float>& x, nn::Mode) override {
+    output_ = x;
+    output_.flat() *= 0.5f;
+    return output_;
+  }
+  const nn::Tensor<float>& backward(const nn::Tensor<float>& dy) override {
+    dx_ = dy;
+    dx_.flat() *= 0.5f;
+    return dx_;
+  }
+  nn::LayerConfig config() const override { return {}; }
+
+ private:
+  nn::Tensor<float> output_;
+  nn::Tensor<float> dx_;
+};
+
+}  // namespace
+
+TEST_CASE("Sequential load finds custom layers added with register_layer") {
+  nn::test::ScratchFolder folder;
+  const std::string path = folder.file("custom.nn");
+  nn::Sequential<float> model({4}, Halve(), nn::Dense<float>(2));
+  model.save(path);
+  CHECK_THROWS_WITH_AS(nn::Sequential<float>::load(path),
+                       doctest::Contains("unknown layer type \"Halve\""), nn::DataError);
+
+  nn::register_layer<float>("Halve", [](const nn::LayerConfig&) {
+    return std::unique_ptr<nn::Layer<float>>(std::make_unique<Halve>());
+  });
+  auto loaded = nn::Sequential<float>::load(path);
+  CHECK(loaded.layer(0).name() == "halve");
+  nn::Tensor<float> x(nn::Shape{1, 4});
+  x.fill(2.0f);
+  CHECK(same_bits(loaded.predict(x), model.predict(x)));
 }

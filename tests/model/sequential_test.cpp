@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,28 @@ nn::Sequential<float> two_halves_model(std::uint64_t seed = 7) {
                                nn::Flatten<float>(), nn::Dense<float>(16, Activation::ReLU),
                                nn::Dense<float>(2));
 }
+
+// A parameter-free layer whose backward pass must never run: it copies its input forward.
+template <typename Scalar>
+class ForwardOnly : public nn::Layer<Scalar> {
+ public:
+  std::string type() const override { return "ForwardOnly"; }
+  nn::Shape build(const nn::Shape& input_shape, nn::Random&) override { return input_shape; }
+  const nn::Tensor<Scalar>& forward(const nn::Tensor<Scalar>& x, nn::Mode) override {
+    output_ = x;
+    return output_;
+  }
+  const nn::Tensor<Scalar>& backward(const nn::Tensor<Scalar>&) override {
+    throw std::logic_error("ForwardOnly::backward must not be called");
+  }
+  nn::LayerConfig config() const override { return {}; }
+  static std::unique_ptr<nn::Layer<Scalar>> from_config(const nn::LayerConfig&) {
+    return std::make_unique<ForwardOnly>();
+  }
+
+ private:
+  nn::Tensor<Scalar> output_;
+};
 
 }  // namespace
 
@@ -477,4 +501,42 @@ TEST_CASE("Sequential names a Conv2D that follows Flatten") {
                        doctest::Contains("Sequential: layer 2 \"conv2d\" (Conv2D) received input "
                                          "[64]: Conv2D: expected input [H, W, C] (rank 3)"),
                        nn::ShapeError);
+}
+
+TEST_CASE("Sequential training gives the same weights for any thread count") {
+  const auto data = nn::test::make_two_halves(64, 1);
+  const int original_threads = nn::num_threads();
+  std::vector<std::vector<float>> weights;
+  for (int threads : {1, 2, 3}) {
+    nn::set_num_threads(threads);
+    nn::Sequential<float> model({8, 8, 1}, 5, nn::Rescaling<float>(1.0 / 255.0),
+                                nn::Conv2D<float>(4, 3, nn::Padding::Same, Activation::ReLU),
+                                nn::MaxPool2D<float>(), nn::Flatten<float>(),
+                                nn::Dense<float>(2));
+    model.compile(nn::Adam<float>(0.01));
+    nn::FitOptions options;
+    options.epochs = 2;
+    options.batch_size = 16;
+    model.fit(data.images, data.labels, options);
+    std::vector<float> flat;
+    for (const auto& p : model.parameters()) {
+      flat.insert(flat.end(), p.value->data(), p.value->data() + p.value->size());
+    }
+    weights.push_back(flat);
+  }
+  nn::set_num_threads(original_threads);
+  CHECK(weights[1] == weights[0]);
+  CHECK(weights[2] == weights[0]);
+}
+
+TEST_CASE("Sequential fit skips backward through leading parameter-free layers") {
+  const auto data = nn::test::make_two_halves(32, 1);
+  nn::Sequential<float> model({8, 8, 1}, ForwardOnly<float>(), nn::Rescaling<float>(1.0 / 255.0),
+                              nn::Flatten<float>(), nn::Dense<float>(2));
+  CHECK(model.layer(0).name() == "forward_only");
+  model.compile(nn::Adam<float>(0.01));
+  nn::FitOptions options;
+  options.epochs = 3;
+  const auto history = model.fit(data.images, data.labels, options);
+  CHECK(history.loss.back() < history.loss.front());
 }

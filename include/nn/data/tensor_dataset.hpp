@@ -86,12 +86,13 @@ class TensorDataset : public BatchSource<Scalar> {
     }
     const Index n = samples_->dim(0);
     if (static_cast<Index>(labels_->size()) != n) {
-      throw ShapeError("TensorDataset: expected " + std::to_string(n) + " labels (one per sample of " +
-                       samples_->shape().to_string() + "), got " +
-                       std::to_string(labels_->size()));
+      throw ShapeError("TensorDataset: expected " + std::to_string(n) +
+                       " labels (one per sample of " + samples_->shape().to_string() +
+                       "), got " + std::to_string(labels_->size()));
     }
     if (batch_size < 1) {
-      throw ShapeError("TensorDataset: batch_size must be >= 1, got " + std::to_string(batch_size));
+      throw ShapeError("TensorDataset: batch_size must be >= 1, got " +
+                       std::to_string(batch_size));
     }
     if (class_count < 0) {
       throw ShapeError("TensorDataset: class_count must be >= 0 (0 counts the labels), got " +
@@ -101,9 +102,9 @@ class TensorDataset : public BatchSource<Scalar> {
     for (std::size_t i = 0; i < labels_->size(); ++i) {
       const std::int32_t label = (*labels_)[i];
       if (label < 0 || (class_count > 0 && label >= class_count)) {
-        const std::string expected = class_count > 0
-                                         ? "a class index in [0, " + std::to_string(class_count) + ")"
-                                         : std::string("a class index >= 0");
+        const std::string expected =
+            class_count > 0 ? "a class index in [0, " + std::to_string(class_count) + ")"
+                            : std::string("a class index >= 0");
         throw ShapeError("TensorDataset: label " + std::to_string(label) + " at index " +
                          std::to_string(i) + " is out of range; expected " + expected);
       }

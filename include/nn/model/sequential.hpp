@@ -255,7 +255,9 @@ class Sequential {
   /// Sets the optimizer and the loss, as Keras' `compile`; e.g. `model.compile(Adam<float>())`.
   void compile(std::unique_ptr<Optimizer<Scalar>> optimizer,
                SoftmaxCrossEntropy<Scalar> loss = SoftmaxCrossEntropy<Scalar>()) {
-    if (!optimizer) throw ShapeError("Sequential::compile: expected an optimizer, got a null pointer");
+    if (!optimizer) {
+      throw ShapeError("Sequential::compile: expected an optimizer, got a null pointer");
+    }
     optimizer_ = std::move(optimizer);
     loss_ = std::move(loss);
   }
@@ -264,8 +266,8 @@ class Sequential {
             typename = std::enable_if_t<std::is_base_of_v<Optimizer<Scalar>, OptimizerT>>>
   void compile(OptimizerT optimizer,
                SoftmaxCrossEntropy<Scalar> loss = SoftmaxCrossEntropy<Scalar>()) {
-    compile(std::unique_ptr<Optimizer<Scalar>>(std::make_unique<OptimizerT>(std::move(optimizer))),
-            std::move(loss));
+    std::unique_ptr<Optimizer<Scalar>> owned = std::make_unique<OptimizerT>(std::move(optimizer));
+    compile(std::move(owned), std::move(loss));
   }
 
   bool compiled() const { return optimizer_ != nullptr; }
@@ -291,7 +293,9 @@ class Sequential {
   /// into the parameter gradients, and returns dL/dinput.
   const Tensor<Scalar>& backward(const Tensor<Scalar>& dy) {
     const Tensor<Scalar>* current = &dy;
-    for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) current = &(*it)->backward(*current);
+    for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) {
+      current = &(*it)->backward(*current);
+    }
     return *current;
   }
 
@@ -392,7 +396,8 @@ class Sequential {
         logs.val_loss = val.loss;
         logs.val_accuracy = val.accuracy;
       }
-      logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const auto elapsed = std::chrono::steady_clock::now() - start;
+      logs.seconds = std::chrono::duration<double>(elapsed).count();
       epochs_completed_ = epoch + 1;
       history.append(logs);
       if (options.on_epoch_end) options.on_epoch_end(logs);
@@ -619,7 +624,13 @@ class Sequential {
     result.samples = static_cast<Index>(labels.size());
     if (!std::isfinite(result.loss)) return result;
     result.correct = count_correct(logits, labels);
-    backward(loss_.gradient());
+
+    // Layers in front of the first one with parameters (augmentation, Rescaling) need no
+    // gradient, so back-propagation stops there instead of computing an unused dL/dinput.
+    const Tensor<Scalar>* dy = &loss_.gradient();
+    for (std::size_t i = layers_.size(); i > first_trainable_layer_; --i) {
+      dy = &layers_[i - 1]->backward(*dy);
+    }
     return result;
   }
 
@@ -631,8 +642,13 @@ class Sequential {
     build();
     if (parameters_cached_) return;
     parameters_.clear();
-    for (auto& l : layers_) {
-      for (auto& p : l->parameters()) parameters_.push_back(p);
+    first_trainable_layer_ = layers_.size();
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      const auto layer_parameters = layers_[i]->parameters();
+      if (!layer_parameters.empty() && first_trainable_layer_ == layers_.size()) {
+        first_trainable_layer_ = i;
+      }
+      parameters_.insert(parameters_.end(), layer_parameters.begin(), layer_parameters.end());
     }
     parameters_cached_ = true;
   }
@@ -727,7 +743,9 @@ class Sequential {
   }
 
   void reseed_random_layers(Index epoch) {
-    for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->reseed(random_layer_seed(i, epoch));
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      layers_[i]->reseed(random_layer_seed(i, epoch));
+    }
   }
 
   // The stream that shuffles the samples of fit's tensor overloads; distinct from the layers'.
@@ -774,7 +792,8 @@ class Sequential {
     }
   }
 
-  void restore_optimizer_state(const std::string& path, const detail::SavedOptimizer<Scalar>& saved) {
+  void restore_optimizer_state(const std::string& path,
+                               const detail::SavedOptimizer<Scalar>& saved) {
     const auto params = parameters();
     const auto slots = static_cast<std::size_t>(optimizer_->slots_per_parameter());
     optimizer_->reset();
@@ -812,6 +831,7 @@ class Sequential {
 
   std::vector<Parameter<Scalar>> parameters_;  // cache of parameters(), refreshed after add/pop
   bool parameters_cached_ = false;
+  std::size_t first_trainable_layer_ = 0;  // index of the first layer with parameters
 
   // Batch buffers reused across steps, so training allocates nothing after the first batch.
   Tensor<Scalar> batch_images_;
