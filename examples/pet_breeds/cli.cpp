@@ -57,7 +57,8 @@ const std::vector<CommandSpec>& command_specs() {
        "Writes to the output folder: model.nn and classes.txt (the trained model and its class\n"
        "names), checkpoint.nn (after every epoch and on Ctrl-C), history.csv,\n"
        "training_curves.png, samples.png, confusion_matrix.png and, with --augment,\n"
-       "augmentation.png."},
+       "augmentation.png. The pictures use DejaVu Sans, or the TrueType font named by the\n"
+       "environment variable PET_BREEDS_FONT (empty: a built-in bitmap font)."},
       {"summary", "pet_breeds summary [options]",
        "Prints the layers, output shapes and parameter counts of the model that train builds.",
        {

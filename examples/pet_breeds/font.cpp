@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
@@ -181,10 +182,9 @@ int Font::text_width(const std::string& text, double pixel_height) const {
   return static_cast<int>(std::ceil(width));
 }
 
-std::string default_font_path() {
-  const std::string path = PET_BREEDS_FONT_PATH;
-  std::ifstream probe(path, std::ios::binary);
-  return probe ? path : std::string();
+std::string font_path() {
+  const char* chosen = std::getenv("PET_BREEDS_FONT");
+  return chosen != nullptr ? chosen : PET_BREEDS_FONT_PATH;
 }
 
 }  // namespace pet_breeds

@@ -43,7 +43,8 @@ class Font {
   std::shared_ptr<const TrueType> truetype_;
 };
 
-/// The DejaVu Sans file of Debian's fonts-dejavu-core package, or "" when it is not installed.
-std::string default_font_path();
+/// The TrueType font for the pictures: $PET_BREEDS_FONT when set (set it empty to force the
+/// built-in font), else the DejaVu Sans file of Debian's fonts-dejavu-core package.
+std::string font_path();
 
 }  // namespace pet_breeds

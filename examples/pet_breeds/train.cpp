@@ -206,7 +206,12 @@ int run_train(const TrainOptions& options) {
     throw nn::DataError("train: cannot create the output folder \"" + options.out_dir +
                         "\": " + error.message());
   }
-  const Font font = Font::load(default_font_path());
+  const Font font = Font::load(font_path());
+  if (!font.is_truetype()) {
+    std::cout << "Note: the font \"" << font_path()
+              << "\" could not be loaded, so the pictures use the built-in bitmap font; install "
+                 "Debian's fonts-dejavu-core or set PET_BREEDS_FONT to a .ttf file\n";
+  }
   const std::string checkpoint = checkpoint_path(options.out_dir);
   const std::string model_path = join_path(options.out_dir, "model.nn");
   const std::string history_path = join_path(options.out_dir, "history.csv");
@@ -315,10 +320,6 @@ int run_train(const TrainOptions& options) {
   std::cout << "\nWrote " << model_path << ", " << class_names_path(model_path) << ", "
             << history_path << ",\n      " << curves_path << ", " << confusion_path
             << "\nTry: pet_breeds predict --model " << model_path << " IMAGE\n";
-  if (!font.is_truetype()) {
-    std::cout << "Note: the DejaVu Sans font was not found, so the pictures use the built-in "
-                 "bitmap font; install Debian's fonts-dejavu-core for smoother text\n";
-  }
   return kExitOk;
 }
 

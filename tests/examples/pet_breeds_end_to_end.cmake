@@ -2,7 +2,8 @@
 #   1. train with --augment for one epoch and check every file written (PNG signatures and
 #      sizes, history.csv rows, classes.txt);
 #   2. resume that run for a second epoch and check that history.csv continues;
-#   3. train without --augment and check that no augmentation.png appears;
+#   3. train without --augment and check that no augmentation.png appears, and once more
+#      without the TrueType font, which falls back to the built-in bitmap font;
 #   4. predict on two photos and check five classes per photo, highest probability first;
 #   5. evaluate on the folder and check the loss, accuracy and per-class rows;
 #   6. interrupt a long run with SIGINT and check the checkpoint, exit code 130 and --resume.
@@ -184,6 +185,22 @@ if(EXISTS "${plain}/augmentation.png")
   message(FATAL_ERROR "augmentation.png must be written only with --augment")
 endif()
 expect_history("${plain}/history.csv" 1)
+
+# Without the TrueType font the pictures fall back to the built-in bitmap font.
+set(fallback "${WORK_DIR}/fallback_font")
+execute_process(
+  COMMAND "${CMAKE_COMMAND}" -E env "PET_BREEDS_FONT=${WORK_DIR}/missing.ttf"
+          "${PET_BREEDS}" train ${common} --epochs 1 --out "${fallback}"
+  WORKING_DIRECTORY "${WORK_DIR}"
+  RESULT_VARIABLE result OUTPUT_VARIABLE log ERROR_VARIABLE err)
+if(NOT result EQUAL 0)
+  message(FATAL_ERROR "train without the font: expected exit code 0, got ${result}\n${err}")
+endif()
+expect_contains("${log}" "Note: the font \"${WORK_DIR}/missing.ttf\" could not be loaded, so "
+                "train without the font")
+expect_png("${fallback}/training_curves.png" 1200 500)
+expect_png("${fallback}/samples.png" 500 500)
+expect_png("${fallback}/confusion_matrix.png" 200 200)
 
 # ---------------------------------------------------------------------------------------------
 # 4. predict: five classes per image with probabilities, highest first.
