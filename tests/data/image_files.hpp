@@ -161,6 +161,57 @@ inline Bytes encode_png(int width, int height, PngColor color, int bit_depth,
   return png;
 }
 
+/// A zlib stream that inflates to 2 + 258 * repeats zero bytes: two literals, then matches of
+/// length 258 at distance 1, with the fixed Huffman codes of deflate (13 bits per match).
+inline Bytes zlib_zero_bomb(std::size_t repeats) {
+  Bytes out{0x78, 0x01};
+  std::uint32_t bits = 0;
+  int count = 0;
+  auto put = [&](std::uint32_t value, int n, bool msb_first) {
+    for (int i = 0; i < n; ++i) {
+      const int shift = msb_first ? n - 1 - i : i;
+      bits |= ((value >> shift) & 1u) << count;
+      if (++count == 8) {
+        out.push_back(static_cast<std::uint8_t>(bits));
+        bits = 0;
+        count = 0;
+      }
+    }
+  };
+  put(1, 1, false);     // final block
+  put(1, 2, false);     // fixed Huffman codes
+  put(0x30, 8, true);   // literal 0
+  put(0x30, 8, true);   // literal 0
+  for (std::size_t i = 0; i < repeats; ++i) {
+    put(0xC5, 8, true);  // length symbol 285: 258 bytes
+    put(0, 5, true);     // distance symbol 0: distance 1
+  }
+  put(0, 7, true);  // end of block
+  if (count > 0) out.push_back(static_cast<std::uint8_t>(bits));
+  const std::uint64_t n = 2 + 258 * static_cast<std::uint64_t>(repeats);
+  put_be32(out, static_cast<std::uint32_t>((n % 65521) << 16 | 1));  // Adler-32 of n zeros
+  return out;
+}
+
+/// A 1x1 grey PNG whose IDAT chunk holds `zlib` as its compressed data.
+inline Bytes png_with_zlib(const Bytes& zlib) {
+  Bytes png = encode_png(1, 1, PngColor::Grey, 8, {0});
+  // Replace the IDAT chunk, which follows the 8-byte signature and the 25-byte IHDR chunk.
+  const std::size_t idat = 33;
+  const std::size_t old_length = (static_cast<std::size_t>(png[idat]) << 24) |
+                                 (static_cast<std::size_t>(png[idat + 1]) << 16) |
+                                 (static_cast<std::size_t>(png[idat + 2]) << 8) | png[idat + 3];
+  Bytes chunk;
+  put_be32(chunk, static_cast<std::uint32_t>(zlib.size()));
+  chunk.insert(chunk.end(), {'I', 'D', 'A', 'T'});
+  chunk.insert(chunk.end(), zlib.begin(), zlib.end());
+  put_be32(chunk, crc32(chunk.data() + 4, chunk.size() - 4));
+  png.erase(png.begin() + static_cast<std::ptrdiff_t>(idat),
+            png.begin() + static_cast<std::ptrdiff_t>(idat + 12 + old_length));
+  png.insert(png.begin() + static_cast<std::ptrdiff_t>(idat), chunk.begin(), chunk.end());
+  return png;
+}
+
 /// An 8-bit RGB PNG from interleaved bytes.
 inline Bytes rgb_png(int width, int height, const std::vector<std::uint8_t>& rgb) {
   return encode_png(width, height, PngColor::Rgb, 8,

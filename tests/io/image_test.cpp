@@ -254,6 +254,17 @@ TEST_CASE("A PNG with an empty IDAT chunk or corrupt compressed data is rejected
                        nn::DataError);
 }
 
+TEST_CASE("A PNG whose data inflates far beyond its size is stopped early") {
+  // 1x1 pixel needs 2 bytes of image data; this stream inflates to about 10 MB.
+  const auto bomb = nn_test::png_with_zlib(nn_test::zlib_zero_bomb(40000));
+  CHECK(bomb.size() < 70000);
+  CHECK_THROWS_WITH_AS(decode(bomb),
+                       doctest::Contains("bytes at once, more than an image of 1x1 pixels needs"),
+                       nn::DataError);
+  // The same encoder with a sane length decodes, so the stream itself is valid.
+  CHECK(decode(nn_test::png_with_zlib(nn_test::zlib_zero_bomb(0))).pixels == rgb({0, 0, 0}));
+}
+
 TEST_CASE("load_image names the file it cannot read") {
   nn_test::TempDir dir;
   CHECK_THROWS_WITH_AS(nn::load_image((dir / "missing.png").string()),

@@ -455,12 +455,26 @@ inline std::string decode_rgb(const std::uint8_t* data, std::size_t size,
   std::string error = check_image(data, size, max_pixels, info);
   if (!error.empty()) return error;
   int width = 0, height = 0, channels = 0;
+
+  // No buffer of a decoder needs more than 8 bytes per pixel (16-bit RGBA), padded to whole
+  // JPEG blocks, or twice the file size (the PNG reader gathers the compressed data in a
+  // doubling buffer). Twice that is the cap, so a decompression bomb fails early.
+  const auto padded = (static_cast<std::size_t>(info.width) + 64) *
+                      (static_cast<std::size_t>(info.height) + 64);
+  const ScopedStbAllocationCap cap(16 * padded + 4 * size + (std::size_t{1} << 20));
+
   // stbi_load_from_memory decodes the first frame of a GIF; the multi-frame path
   // (stbi_load_gif_from_memory) is never used.
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(data, static_cast<int>(size), &width, &height, &channels, 3),
       &stbi_image_free);
   if (!pixels) {
+    if (stb_allocation_cap().rejected != 0) {
+      return std::string("corrupt ") + to_string(info.format) + " data: decoding requested " +
+             std::to_string(stb_allocation_cap().rejected) + " bytes at once, more than an " +
+             "image of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
+             " pixels needs";
+    }
     return std::string("corrupt ") + to_string(info.format) + " data (stb_image: " +
            stbi_failure_reason() + ")";
   }
