@@ -6,6 +6,7 @@
 // (16-bit samples, palettes, grey with alpha, several GIF frames); 24-bit BMP comes from
 // stb_image_write, JPEG from small files under tests/data/jpeg/.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -210,6 +211,38 @@ inline Bytes png_with_zlib(const Bytes& zlib) {
             png.begin() + static_cast<std::ptrdiff_t>(idat + 12 + old_length));
   png.insert(png.begin() + static_cast<std::ptrdiff_t>(idat), chunk.begin(), chunk.end());
   return png;
+}
+
+/// Returns `png` with the body of its first chunk of type `type` replaced by `body`.
+inline Bytes replace_png_chunk(const Bytes& png, const char* type, const Bytes& body) {
+  Bytes out(png.begin(), png.begin() + 8);
+  for (std::size_t pos = 8; pos + 12 <= png.size();) {
+    const std::size_t length = (static_cast<std::size_t>(png[pos]) << 24) |
+                               (static_cast<std::size_t>(png[pos + 1]) << 16) |
+                               (static_cast<std::size_t>(png[pos + 2]) << 8) | png[pos + 3];
+    const bool match = std::equal(type, type + 4, png.begin() + static_cast<std::ptrdiff_t>(pos + 4));
+    Bytes chunk;
+    put_be32(chunk, static_cast<std::uint32_t>(match ? body.size() : length));
+    chunk.insert(chunk.end(), png.begin() + static_cast<std::ptrdiff_t>(pos + 4),
+                 png.begin() + static_cast<std::ptrdiff_t>(pos + 8));
+    if (match) {
+      chunk.insert(chunk.end(), body.begin(), body.end());
+    } else {
+      chunk.insert(chunk.end(), png.begin() + static_cast<std::ptrdiff_t>(pos + 8),
+                   png.begin() + static_cast<std::ptrdiff_t>(pos + 8 + length));
+    }
+    put_be32(chunk, crc32(chunk.data() + 4, chunk.size() - 4));
+    out.insert(out.end(), chunk.begin(), chunk.end());
+    pos += 12 + length;
+  }
+  return out;
+}
+
+/// A PNG fixture from tests/data/png/.
+inline Bytes png_fixture(const std::string& name) {
+  const Bytes bytes = read_file(std::filesystem::path(NN_TEST_DATA_DIR) / "png" / name);
+  if (bytes.empty()) throw std::runtime_error("missing test fixture png/" + name);
+  return bytes;
 }
 
 /// An 8-bit RGB PNG from interleaved bytes.

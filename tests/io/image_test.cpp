@@ -254,6 +254,22 @@ TEST_CASE("A PNG with an empty IDAT chunk or corrupt compressed data is rejected
                        nn::DataError);
 }
 
+TEST_CASE("A paletted PNG with a pixel past its palette is rejected") {
+  const auto palette = rgb({10, 20, 30, 40, 50, 60, 70, 80, 90});
+  const auto png = nn_test::encode_png(3, 1, nn_test::PngColor::Palette, 8, {2, 0, 5}, palette);
+  CHECK_THROWS_WITH_AS(decode(png),
+                       doctest::Contains("corrupt PNG: a pixel uses palette entry 5, but the "
+                                         "palette has 3 entries"),
+                       nn::DataError);
+
+  // An interlaced 2-bit PNG with 3 palette entries decodes; cut to 1 entry, it is rejected.
+  const auto interlaced = nn_test::png_fixture("palette2_interlaced.png");
+  CHECK(decode(interlaced).width == 37);
+  const auto cut = nn_test::replace_png_chunk(interlaced, "PLTE", nn_test::Bytes{1, 2, 3});
+  CHECK_THROWS_WITH_AS(decode(cut), doctest::Contains("but the palette has 1 entry"),
+                       nn::DataError);
+}
+
 TEST_CASE("A PNG whose data inflates far beyond its size is stopped early") {
   // 1x1 pixel needs 2 bytes of image data; this stream inflates to about 10 MB.
   const auto bomb = nn_test::png_with_zlib(nn_test::zlib_zero_bomb(40000));

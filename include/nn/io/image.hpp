@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -310,6 +311,109 @@ inline std::string check_png_structure(const std::uint8_t* data, std::size_t siz
   return "truncated PNG: the data ends before the IEND chunk";
 }
 
+/// Checks that every pixel of a paletted PNG names an entry of its PLTE chunk. stb_image 2.27
+/// does not check this and colours such pixels from its uninitialised stack palette, so stack
+/// bytes would end up in the image. Only files whose palette is shorter than the bit depth
+/// allows are inflated (a second time) for this; `cap` bounds that inflate like the decode.
+inline std::string check_png_palette_indices(const std::uint8_t* data, std::size_t size,
+                                             std::size_t cap) {
+  std::uint64_t width = 0, height = 0;
+  int depth = 0, color = -1, interlace = 0;
+  std::size_t entries = 0;
+  bool apple = false;  // CgBI files carry a raw deflate stream without the zlib header
+  std::vector<std::uint8_t> compressed;
+  for (std::size_t pos = 8; pos + 12 <= size;) {
+    const std::size_t length = read_be32(data + pos);
+    if (length > size - pos - 12) break;
+    const std::uint8_t* type = data + pos + 4;
+    const std::uint8_t* body = data + pos + 8;
+    if (std::memcmp(type, "IHDR", 4) == 0 && length >= 13) {
+      width = read_be32(body);
+      height = read_be32(body + 4);
+      depth = body[8];
+      color = body[9];
+      interlace = body[12];
+    } else if (std::memcmp(type, "CgBI", 4) == 0) {
+      apple = true;
+    } else if (std::memcmp(type, "PLTE", 4) == 0) {
+      entries = length / 3;
+    } else if (std::memcmp(type, "IDAT", 4) == 0) {
+      compressed.insert(compressed.end(), body, body + length);
+    } else if (std::memcmp(type, "IEND", 4) == 0) {
+      break;
+    }
+    pos += 12 + length;
+  }
+  // Anything else is either not paletted, cannot index past the palette, or is rejected by
+  // stb_image itself.
+  if (color != 3 || entries == 0 || compressed.empty() || interlace > 1) return {};
+  if (depth != 1 && depth != 2 && depth != 4 && depth != 8) return {};
+  if (entries >= (std::size_t{1} << depth)) return {};
+
+  const ScopedStbAllocationCap scoped_cap(cap);
+  int raw_length = 0;
+  std::unique_ptr<char, void (*)(void*)> raw(
+      stbi_zlib_decode_malloc_guesssize_headerflag(
+          reinterpret_cast<const char*>(compressed.data()), static_cast<int>(compressed.size()),
+          1 << 16, &raw_length, apple ? 0 : 1),
+      &stbi_image_free);
+  if (!raw) return {};  // stb_image reports the corrupt data when it decodes
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(raw.get());
+  const auto available = static_cast<std::size_t>(raw_length);
+
+  // Adam7 passes (x0, y0, dx, dy), or the whole image once.
+  static const int passes[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4},
+                                   {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
+  const int pass_count = interlace == 1 ? 7 : 1;
+  std::size_t offset = 0;
+  for (int p = 0; p < pass_count; ++p) {
+    const auto x0 = static_cast<std::uint64_t>(interlace ? passes[p][0] : 0);
+    const auto y0 = static_cast<std::uint64_t>(interlace ? passes[p][1] : 0);
+    const auto dx = static_cast<std::uint64_t>(interlace ? passes[p][2] : 1);
+    const auto dy = static_cast<std::uint64_t>(interlace ? passes[p][3] : 1);
+    const std::uint64_t pass_width = width > x0 ? (width - x0 + dx - 1) / dx : 0;
+    const std::uint64_t pass_height = height > y0 ? (height - y0 + dy - 1) / dy : 0;
+    if (pass_width == 0 || pass_height == 0) continue;
+    const auto row_bytes = static_cast<std::size_t>((pass_width * static_cast<std::uint64_t>(depth) + 7) / 8);
+    std::vector<std::uint8_t> prior(row_bytes, 0), row(row_bytes, 0);
+    for (std::uint64_t y = 0; y < pass_height; ++y) {
+      if (offset + 1 + row_bytes > available) return {};  // too short: stb_image rejects it
+      const std::uint8_t filter = bytes[offset];
+      if (filter > 4) return {};
+      const std::uint8_t* in = bytes + offset + 1;
+      // Undo the row filter; for palette images the filter unit is one byte.
+      for (std::size_t i = 0; i < row_bytes; ++i) {
+        const int a = i > 0 ? row[i - 1] : 0, b = prior[i], c = i > 0 ? prior[i - 1] : 0;
+        int predictor = 0;
+        if (filter == 1) predictor = a;
+        if (filter == 2) predictor = b;
+        if (filter == 3) predictor = (a + b) / 2;
+        if (filter == 4) {
+          const int estimate = a + b - c;
+          const int pa = std::abs(estimate - a), pb = std::abs(estimate - b),
+                    pc = std::abs(estimate - c);
+          predictor = (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c);
+        }
+        row[i] = static_cast<std::uint8_t>(in[i] + predictor);
+      }
+      for (std::uint64_t x = 0; x < pass_width; ++x) {
+        const std::uint64_t bit = x * static_cast<std::uint64_t>(depth);
+        const int shift = 8 - depth - static_cast<int>(bit % 8);
+        const std::size_t index = (row[static_cast<std::size_t>(bit / 8)] >> shift) &
+                                  ((1u << depth) - 1);
+        if (index >= entries) {
+          return "corrupt PNG: a pixel uses palette entry " + std::to_string(index) +
+                 ", but the palette has " + std::to_string(entries) +
+                 (entries == 1 ? " entry" : " entries");
+        }
+      }
+      std::swap(prior, row);
+      offset += 1 + row_bytes;
+    }
+  }
+  return {};
+}
+
 /// Checks that an uncompressed BMP contains all the pixel rows its header declares, because
 /// stb_image reads zeros for missing rows.
 inline std::string check_bmp_structure(const std::uint8_t* data, std::size_t size) {
@@ -397,6 +501,16 @@ inline bool stb_info(ImageFormat format, const std::uint8_t* data, int length, I
   return false;
 }
 
+/// The cap on each stb_image allocation while decoding an image of this size from `size` bytes.
+/// No buffer of a decoder needs more than 8 bytes per pixel (16-bit RGBA), padded to whole JPEG
+/// blocks, or twice the file size (the PNG reader gathers the compressed data in a doubling
+/// buffer). The cap is twice that, so a decompression bomb fails early.
+inline std::size_t stb_allocation_limit(const ImageInfo& info, std::size_t size) {
+  const auto padded = (static_cast<std::size_t>(info.width) + 64) *
+                      (static_cast<std::size_t>(info.height) + 64);
+  return 16 * padded + 4 * size + (std::size_t{1} << 20);
+}
+
 /// Checks the bytes and the header. Returns an empty string and fills `info` when the image may
 /// be decoded, else the reason it may not.
 inline std::string check_image(const std::uint8_t* data, std::size_t size,
@@ -445,6 +559,9 @@ inline std::string check_image(const std::uint8_t* data, std::size_t size,
     return "image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels is larger " +
            "than stb_image decodes safely (" + std::to_string(kStbMaxPixels) + " pixels)";
   }
+  if (info.format == ImageFormat::Png) {
+    return check_png_palette_indices(data, size, stb_allocation_limit(info, size));
+  }
   return {};
 }
 
@@ -456,12 +573,7 @@ inline std::string decode_rgb(const std::uint8_t* data, std::size_t size,
   if (!error.empty()) return error;
   int width = 0, height = 0, channels = 0;
 
-  // No buffer of a decoder needs more than 8 bytes per pixel (16-bit RGBA), padded to whole
-  // JPEG blocks, or twice the file size (the PNG reader gathers the compressed data in a
-  // doubling buffer). Twice that is the cap, so a decompression bomb fails early.
-  const auto padded = (static_cast<std::size_t>(info.width) + 64) *
-                      (static_cast<std::size_t>(info.height) + 64);
-  const ScopedStbAllocationCap cap(16 * padded + 4 * size + (std::size_t{1} << 20));
+  const ScopedStbAllocationCap cap(stb_allocation_limit(info, size));
 
   // stbi_load_from_memory decodes the first frame of a GIF; the multi-frame path
   // (stbi_load_gif_from_memory) is never used.
