@@ -11,6 +11,10 @@
 
 #include <benchmark/benchmark.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -18,12 +22,60 @@
 
 #include "nn/core/random.hpp"
 #include "nn/core/tensor.hpp"
-#include "nn/core/threads.hpp"
-#include "nn/kernels/conv2d_direct.hpp"
-#include "nn/kernels/max_pool.hpp"
+#include "nn/kernels/packet.hpp"
+#include "nn/layers/conv2d.hpp"
 #include "nn/layers/dense.hpp"
 #include "nn/layers/flatten.hpp"
+#include "nn/layers/max_pool2d.hpp"
 #include "nn/layers/rescaling.hpp"
+#include "nn/model/sequential.hpp"
+#include "nn/optimizers/adam.hpp"
+
+// Heap allocations are counted by wrapping glibc's allocator: every malloc-family call of the
+// program and its libraries (operator new, Eigen's aligned allocator, OpenMP) goes through these.
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#define NN_BENCH_COUNTS_ALLOCATIONS 1
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+namespace {
+std::atomic<long> g_allocations{0};
+}
+extern "C" {
+void* __libc_malloc(std::size_t size);
+void* __libc_calloc(std::size_t count, std::size_t size);
+void* __libc_realloc(void* pointer, std::size_t size);
+void* __libc_memalign(std::size_t alignment, std::size_t size);
+void __libc_free(void* pointer);
+
+void* malloc(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_malloc(size);
+}
+void* calloc(std::size_t count, std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_calloc(count, size);
+}
+void* realloc(void* pointer, std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_realloc(pointer, size);
+}
+void* aligned_alloc(std::size_t alignment, std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_memalign(alignment, size);
+}
+void* memalign(std::size_t alignment, std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_memalign(alignment, size);
+}
+int posix_memalign(void** out, std::size_t alignment, std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  *out = __libc_memalign(alignment, size);
+  return *out ? 0 : ENOMEM;
+}
+void free(void* pointer) { __libc_free(pointer); }
+}
+#endif
 
 namespace {
 
@@ -58,119 +110,93 @@ void fill_uniform(nn::Tensor<float>& t, nn::Random& rng, double low, double high
   for (Index i = 0; i < t.size(); ++i) t[i] = static_cast<float>(rng.uniform(low, high));
 }
 
+long allocation_count() {
+#ifdef NN_BENCH_COUNTS_ALLOCATIONS
+  return g_allocations.load();
+#else
+  return -1;
+#endif
+}
+
+/// Reports as counter "allocations" the heap allocations per call of `step`, counted over
+/// three untimed calls after a first one (-1 where they cannot be counted).
+template <typename Step>
+void report_allocations(benchmark::State& state, Step step) {
+  step();
+  const long before = allocation_count();
+  for (int i = 0; i < 3; ++i) step();
+  const long after = allocation_count();
+  state.counters["allocations"] = before < 0 ? -1.0 : static_cast<double>(after - before) / 3.0;
+}
+
 void report(benchmark::State& state, double flops) {
   state.SetItemsProcessed(state.iterations() * kBatch);
   state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate,
                                                benchmark::Counter::OneK::kIs1000);
 }
 
-/// A 3x3 same Conv2D with fused ReLU on the direct kernels, with its buffers kept across calls.
-/// TODO(perf): replace by nn::Conv2D once the layer runs on these kernels.
-struct ConvBlock {
-  nn::detail::kernels::ConvGeometry g;
-  nn::Tensor<float> kernel, bias, dkernel, dbias, rotated, output, dx, workspace;
-  const nn::Tensor<float>* input = nullptr;
+/// Builds a layer for one per-sample input shape.
+template <typename LayerT>
+LayerT built(LayerT layer, const nn::Shape& input_shape) {
+  nn::Random rng(1);
+  layer.build(input_shape, rng);
+  return layer;
+}
 
-  ConvBlock(const ConvShape& s, nn::Random& rng) {
-    g.batch = kBatch, g.in_h = s.h, g.in_w = s.w, g.in_c = s.in_c;
-    g.out_h = s.h, g.out_w = s.w, g.out_c = s.out_c;
-    g.kernel_h = g.kernel_w = 3, g.stride = 1, g.pad_top = g.pad_left = 1;
-    kernel.resize({3, 3, s.in_c, s.out_c});
-    fill_uniform(kernel, rng, -0.2, 0.2);
-    bias.resize({s.out_c});
-    dkernel.resize(kernel.shape());
-    dbias.resize(bias.shape());
-    rotated.resize(kernel.shape());
-    output.resize({kBatch, s.h, s.w, s.out_c});
-    dx.resize({kBatch, s.h, s.w, s.in_c});
-    workspace.resize(nn::Shape{nn::detail::kernels::conv2d_backward_workspace(g, nn::num_threads())});
-  }
-
-  const nn::Tensor<float>& forward(const nn::Tensor<float>& x) {
-    input = &x;
-    nn::detail::kernels::conv2d_forward(g, x.data(), kernel.data(), bias.data(), true, output.data());
-    return output;
-  }
-
-  /// Weight and bias gradients, and the input gradient when want_dx.
-  const nn::Tensor<float>& backward(const nn::Tensor<float>& dy, bool want_dx) {
-    nn::detail::kernels::rotate_kernel(g, kernel.data(), rotated.data());
-    nn::detail::kernels::conv2d_backward(g, input->data(), dy.data(), output.data(),
-                                         kernel.data(), rotated.data(), dkernel.data(),
-                                         dbias.data(), want_dx ? dx.data() : nullptr,
-                                         workspace.data());
-    return dx;
-  }
-};
-
-/// A 2x2 max pooling on the kernels. TODO(perf): replace by nn::MaxPool2D.
-struct PoolBlock {
-  nn::detail::kernels::PoolGeometry g;
-  nn::Tensor<float> output, dx;
-  std::vector<std::uint8_t> arg;
-
-  explicit PoolBlock(const ConvShape& s) {
-    g.batch = kBatch, g.in_h = s.h, g.in_w = s.w, g.channels = s.out_c;
-    g.out_h = s.h / 2, g.out_w = s.w / 2, g.pool = 2, g.stride = 2;
-    output.resize({kBatch, g.out_h, g.out_w, s.out_c});
-    dx.resize({kBatch, s.h, s.w, s.out_c});
-    arg.resize(static_cast<std::size_t>(output.size()));
-  }
-  const nn::Tensor<float>& forward(const nn::Tensor<float>& x) {
-    nn::detail::kernels::max_pool_forward(g, x.data(), output.data(), arg.data());
-    return output;
-  }
-  const nn::Tensor<float>& backward(const nn::Tensor<float>& dy) {
-    nn::detail::kernels::max_pool_backward(g, dy.data(), arg.data(), dx.data());
-    return dx;
-  }
-};
+nn::Conv2D<float> reference_conv(const ConvShape& s) {
+  return built(nn::Conv2D<float>(s.out_c, 3, nn::Padding::Same, nn::Activation::ReLU),
+               nn::Shape{s.h, s.w, s.in_c});
+}
 
 void BM_Conv2D_Forward(benchmark::State& state, ConvShape s) {
   nn::Random rng(1);
-  ConvBlock conv(s, rng);
+  auto conv = reference_conv(s);
   nn::Tensor<float> x(nn::Shape{kBatch, s.h, s.w, s.in_c});
   fill_uniform(x, rng, 0.0, 1.0);
-  for (auto _ : state) benchmark::DoNotOptimize(conv.forward(x).data());
+  for (auto _ : state) benchmark::DoNotOptimize(conv.forward(x, nn::Mode::Infer).data());
   report(state, conv_flops(s));
 }
 
+/// Kernel, bias and input gradients of Conv2D with its fused ReLU.
 void BM_Conv2D_Backward(benchmark::State& state, ConvShape s) {
   nn::Random rng(2);
-  ConvBlock conv(s, rng);
-  nn::Tensor<float> x(nn::Shape{kBatch, s.h, s.w, s.in_c}), dy(nn::Shape{kBatch, s.h, s.w, s.out_c});
-  fill_uniform(x, rng, 0.0, 1.0);
+  auto conv = reference_conv(s);
+  nn::Tensor<float> x(nn::Shape{kBatch, s.h, s.w, s.in_c});
+  nn::Tensor<float> dy(nn::Shape{kBatch, s.h, s.w, s.out_c});
+  fill_uniform(x, rng, -1.0, 1.0);
   fill_uniform(dy, rng, -1.0, 1.0);
-  conv.forward(x);
-  for (auto _ : state) benchmark::DoNotOptimize(conv.backward(dy, true).data());
+  conv.forward(x, nn::Mode::Train);
+  for (auto _ : state) benchmark::DoNotOptimize(conv.backward(dy).data());
   report(state, 2 * conv_flops(s));
 }
 
 void BM_MaxPool2D_Forward(benchmark::State& state, ConvShape s) {
   nn::Random rng(3);
-  PoolBlock pool(s);
+  auto pool = built(nn::MaxPool2D<float>(2), nn::Shape{s.h, s.w, s.out_c});
   nn::Tensor<float> x(nn::Shape{kBatch, s.h, s.w, s.out_c});
   fill_uniform(x, rng, 0.0, 1.0);
-  for (auto _ : state) benchmark::DoNotOptimize(pool.forward(x).data());
+  for (auto _ : state) benchmark::DoNotOptimize(pool.forward(x, nn::Mode::Train).data());
   report(state, pool_flops(s));
 }
 
 void BM_MaxPool2D_Backward(benchmark::State& state, ConvShape s) {
   nn::Random rng(4);
-  PoolBlock pool(s);
+  auto pool = built(nn::MaxPool2D<float>(2), nn::Shape{s.h, s.w, s.out_c});
   nn::Tensor<float> x(nn::Shape{kBatch, s.h, s.w, s.out_c});
   fill_uniform(x, rng, 0.0, 1.0);
-  const auto& y = pool.forward(x);
-  nn::Tensor<float> dy(y.shape());
+  nn::Tensor<float> dy(pool.forward(x, nn::Mode::Train).shape());
   fill_uniform(dy, rng, -1.0, 1.0);
   for (auto _ : state) benchmark::DoNotOptimize(pool.backward(dy).data());
   report(state, pool_flops(s));
 }
 
+nn::Dense<float> reference_dense() {
+  return built(nn::Dense<float>(kDenseOut, nn::Activation::ReLU), nn::Shape{kDenseIn});
+}
+
 void BM_Dense_Forward(benchmark::State& state) {
   nn::Random rng(5);
-  nn::Dense<float> dense(kDenseOut, nn::Activation::ReLU);
-  dense.build({kDenseIn}, rng);
+  auto dense = reference_dense();
   nn::Tensor<float> x(nn::Shape{kBatch, kDenseIn});
   fill_uniform(x, rng, 0.0, 1.0);
   for (auto _ : state) benchmark::DoNotOptimize(dense.forward(x, nn::Mode::Infer).data());
@@ -179,8 +205,7 @@ void BM_Dense_Forward(benchmark::State& state) {
 
 void BM_Dense_Backward(benchmark::State& state) {
   nn::Random rng(6);
-  nn::Dense<float> dense(kDenseOut, nn::Activation::ReLU);
-  dense.build({kDenseIn}, rng);
+  auto dense = reference_dense();
   nn::Tensor<float> x(nn::Shape{kBatch, kDenseIn}), dy(nn::Shape{kBatch, kDenseOut});
   fill_uniform(x, rng, 0.0, 1.0);
   fill_uniform(dy, rng, -1.0, 1.0);
@@ -189,86 +214,18 @@ void BM_Dense_Backward(benchmark::State& state) {
   report(state, 2 * dense_flops());
 }
 
-/// The reference network, composed by hand from the layers and kernels.
-/// TODO(perf): replace by nn::Sequential with Adam and the loss once they exist.
-struct Network {
-  nn::Random rng{7};
-  nn::Rescaling<float> rescale{1.0 / 255.0};
-  ConvBlock c1{kConvs[0], rng}, c2{kConvs[1], rng}, c3{kConvs[2], rng};
-  PoolBlock p1{kConvs[0]}, p2{kConvs[1]}, p3{kConvs[2]};
-  nn::Flatten<float> flatten;
-  nn::Dense<float> d1{kDenseOut, nn::Activation::ReLU}, d2{kClasses};
-  std::vector<nn::Parameter<float>> params;
-  std::vector<nn::Tensor<float>> m, v;
-  nn::Tensor<float> dlogits;
-  std::int64_t step = 0;
-
-  Network() {
-    rescale.build({kSize, kSize, 3}, rng);
-    flatten.build({22, 22, 64}, rng);
-    d1.build({kDenseIn}, rng);
-    d2.build({kDenseOut}, rng);
-    for (ConvBlock* c : {&c1, &c2, &c3}) {
-      params.push_back({"kernel", &c->kernel, &c->dkernel});
-      params.push_back({"bias", &c->bias, &c->dbias});
-    }
-    for (auto* d : {&d1, &d2}) {
-      for (auto& p : d->parameters()) params.push_back(p);
-    }
-    for (auto& p : params) {
-      m.emplace_back(p.value->shape());
-      v.emplace_back(p.value->shape());
-    }
-  }
-
-  const nn::Tensor<float>& forward(const nn::Tensor<float>& images, nn::Mode mode) {
-    const auto& a = p1.forward(c1.forward(rescale.forward(images, mode)));
-    const auto& b = p2.forward(c2.forward(a));
-    const auto& c = p3.forward(c3.forward(b));
-    return d2.forward(d1.forward(flatten.forward(c, mode), mode), mode);
-  }
-
-  void train_step(const nn::Tensor<float>& images, const std::vector<std::int32_t>& labels) {
-    for (auto& p : params) p.grad->set_zero();
-    const auto& logits = forward(images, nn::Mode::Train);
-
-    // Softmax cross-entropy gradient: (softmax - one_hot) / N.
-    dlogits.resize(logits.shape());
-    for (Index i = 0; i < kBatch; ++i) {
-      const float* z = logits.data() + i * kClasses;
-      float* d = dlogits.data() + i * kClasses;
-      float max = z[0], sum = 0;
-      for (Index j = 1; j < kClasses; ++j) max = std::max(max, z[j]);
-      for (Index j = 0; j < kClasses; ++j) sum += d[j] = std::exp(z[j] - max);
-      for (Index j = 0; j < kClasses; ++j) d[j] /= sum * kBatch;
-      d[labels[static_cast<std::size_t>(i)]] -= 1.0f / kBatch;
-    }
-
-    const auto& g_flat = d1.backward(d2.backward(dlogits));
-    const auto& g3 = p3.backward(flatten.backward(g_flat));
-    const auto& g2 = p2.backward(c3.backward(g3, true));
-    const auto& g1 = p1.backward(c2.backward(g2, true));
-    c1.backward(g1, false);
-
-    // Adam with Keras' defaults.
-    ++step;
-    const double alpha = 1e-3 * std::sqrt(1.0 - std::pow(0.999, step)) / (1.0 - std::pow(0.9, step));
-    for (std::size_t k = 0; k < params.size(); ++k) {
-      float* w = params[k].value->data();
-      const float* g = params[k].grad->data();
-      float* mk = m[k].data();
-      float* vk = v[k].data();
-      const Index size = params[k].value->size();
-      const auto a = static_cast<float>(alpha);
-#pragma omp parallel for schedule(static)
-      for (Index i = 0; i < size; ++i) {
-        mk[i] += 0.1f * (g[i] - mk[i]);
-        vk[i] += 0.001f * (g[i] * g[i] - vk[i]);
-        w[i] -= a * mk[i] / (std::sqrt(vk[i]) + 1e-7f);
-      }
-    }
-  }
-};
+/// The reference network, compiled with Adam and the cross-entropy loss.
+nn::Sequential<float> reference_network() {
+  nn::Sequential<float> model(
+      nn::Shape{kSize, kSize, 3}, 7, nn::Rescaling<float>(1.0 / 255.0),
+      nn::Conv2D<float>(16, 3, nn::Padding::Same, nn::Activation::ReLU), nn::MaxPool2D<float>(),
+      nn::Conv2D<float>(32, 3, nn::Padding::Same, nn::Activation::ReLU), nn::MaxPool2D<float>(),
+      nn::Conv2D<float>(64, 3, nn::Padding::Same, nn::Activation::ReLU), nn::MaxPool2D<float>(),
+      nn::Flatten<float>(), nn::Dense<float>(kDenseOut, nn::Activation::ReLU),
+      nn::Dense<float>(kClasses));
+  model.compile(nn::Adam<float>());
+  return model;
+}
 
 double network_forward_flops() {
   double flops = 0;
@@ -276,7 +233,7 @@ double network_forward_flops() {
   return flops + dense_flops() + 2.0 * kBatch * kDenseOut * kClasses;
 }
 
-/// Forward, the backward passes (all but the first convolution's input gradient) and Adam.
+/// Forward and the backward passes; the first convolution's input gradient is not needed.
 double network_train_flops() {
   return 3 * network_forward_flops() - conv_flops(kConvs[0]);
 }
@@ -289,23 +246,58 @@ void make_batch(nn::Tensor<float>& images, std::vector<std::int32_t>& labels) {
   for (auto& l : labels) l = static_cast<std::int32_t>(rng.below(kClasses));
 }
 
+/// One Sequential::train_on_batch: forward, loss, backward and the Adam update. The counter
+/// "allocations" is the number of heap allocations per step after the first step.
 void BM_train_step(benchmark::State& state) {
-  Network net;
+  auto model = reference_network();
   nn::Tensor<float> images;
   std::vector<std::int32_t> labels;
   make_batch(images, labels);
-  net.train_step(images, labels);
-  for (auto _ : state) net.train_step(images, labels);
+  report_allocations(state, [&] { model.train_on_batch(images, labels); });
+  for (auto _ : state) benchmark::DoNotOptimize(model.train_on_batch(images, labels));
   report(state, network_train_flops());
 }
 
+/// The forward pass of one batch in inference mode.
 void BM_inference(benchmark::State& state) {
-  Network net;
+  auto model = reference_network();
   nn::Tensor<float> images;
   std::vector<std::int32_t> labels;
   make_batch(images, labels);
-  for (auto _ : state) benchmark::DoNotOptimize(net.forward(images, nn::Mode::Infer).data());
+  report_allocations(state, [&] { model.forward(images, nn::Mode::Infer); });
+  for (auto _ : state) benchmark::DoNotOptimize(model.forward(images, nn::Mode::Infer).data());
   report(state, network_forward_flops());
+}
+
+/// Measures the machine's fp32 multiply-add peak: every thread runs independent chains of
+/// packet multiply-adds, enough of them to cover the latency of the FMA units.
+void BM_FMA_Peak(benchmark::State& state) {
+  using P = nn::detail::kernels::Packet<float>;
+  constexpr int kChains = 16;
+  constexpr Index kSteps = 1 << 20;
+  int threads = 1;
+  for (auto _ : state) {
+#pragma omp parallel
+    {
+#ifdef _OPENMP
+#pragma omp single
+      threads = omp_get_num_threads();
+#endif
+      const P a = nn::detail::kernels::broadcast(0.999999f);
+      const P b = nn::detail::kernels::broadcast(1e-6f);
+      P acc[kChains];
+      for (int c = 0; c < kChains; ++c) acc[c] = nn::detail::kernels::broadcast(float(c));
+      for (Index i = 0; i < kSteps; ++i) {
+        for (int c = 0; c < kChains; ++c) acc[c] = nn::detail::kernels::madd(acc[c], a, b);
+      }
+      for (int c = 1; c < kChains; ++c) acc[0] = nn::detail::kernels::add(acc[0], acc[c]);
+      benchmark::DoNotOptimize(acc[0]);
+    }
+  }
+  const double flops = 2.0 * threads * kSteps * kChains * nn::detail::kernels::packet_size<float>;
+  state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate,
+                                               benchmark::Counter::OneK::kIs1000);
+  state.counters["threads"] = threads;
 }
 
 }  // namespace
@@ -328,6 +320,7 @@ int main(int argc, char** argv) {
   add("BM_Dense_Backward/30976->128", BM_Dense_Backward);
   add("BM_train_step", BM_train_step);
   add("BM_inference", BM_inference);
+  add("BM_FMA_Peak", BM_FMA_Peak);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

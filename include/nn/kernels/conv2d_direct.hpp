@@ -233,11 +233,9 @@ template <typename Scalar>
 void conv2d_forward(const ConvGeometry& g, const Scalar* x, const Scalar* w, const Scalar* bias,
                     bool relu, Scalar* y) {
   const Index rows = g.batch * g.out_h;
-  [[maybe_unused]] const bool parallel = rows > 1 && conv_work(g) >= min_parallel_work;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-  for (Index row = 0; row < rows; ++row) conv2d_forward_row(g, x, w, bias, relu, row, y);
+  const bool parallel = rows > 1 && conv_work(g) >= min_parallel_work;
+  parallel_for(rows, parallel,
+               [&](Index row) { conv2d_forward_row(g, x, w, bias, relu, row, y); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,12 +568,9 @@ void conv2d_backward_with(const ConvGeometry& g, const Scalar* x, GradientImage 
   Scalar* image_buffers = workspace + g.batch * per_image;
   ConvGeometry one = g;
   one.batch = 1;
-  [[maybe_unused]] const bool parallel = g.batch > 1 && conv_work(g) >= min_parallel_work;
+  const bool parallel = g.batch > 1 && conv_work(g) >= min_parallel_work;
 
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-  for (Index n = 0; n < g.batch; ++n) {
+  parallel_for(g.batch, parallel, [&](Index n) {
     int thread = 0;
 #ifdef _OPENMP
     thread = omp_get_thread_num();
@@ -585,13 +580,10 @@ void conv2d_backward_with(const ConvGeometry& g, const Scalar* x, GradientImage 
     std::fill(pw, pw + per_image, Scalar(0));
     conv2d_weight_grad_image(one, x + n * in_image, gy_n, pw, pw + kernel_size);
     if (dx) conv2d_input_grad_image(one, gy_n, w, rotated, dx + n * in_image);
-  }
+  });
 
   // Sum the per-image partials in image order.
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-  for (Index i = 0; i < per_image; ++i) {
+  parallel_for(per_image, parallel, [&](Index i) {
     Scalar sum = 0;
     for (Index n = 0; n < g.batch; ++n) sum += partials[n * per_image + i];
     if (i < kernel_size) {
@@ -599,7 +591,7 @@ void conv2d_backward_with(const ConvGeometry& g, const Scalar* x, GradientImage 
     } else if (db) {
       db[i - kernel_size] += sum;
     }
-  }
+  });
 }
 
 /// conv2d_backward_with for gy = dL/dy [N, OH, OW, F]. When mask is not null (the output of a
@@ -628,13 +620,10 @@ void conv2d_input_grad(const ConvGeometry& g, const Scalar* gy, const Scalar* w,
   const Index out_image = g.out_h * g.out_w * g.out_c;
   ConvGeometry one = g;
   one.batch = 1;
-  [[maybe_unused]] const bool parallel = g.batch > 1 && conv_work(g) >= min_parallel_work;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-  for (Index n = 0; n < g.batch; ++n) {
+  const bool parallel = g.batch > 1 && conv_work(g) >= min_parallel_work;
+  parallel_for(g.batch, parallel, [&](Index n) {
     conv2d_input_grad_image(one, gy + n * out_image, w, rotated, dx + n * in_image);
-  }
+  });
 }
 
 }  // namespace nn::detail::kernels

@@ -34,11 +34,8 @@ void conv2d_pool_forward(const ConvGeometry& g, const PoolGeometry& p, const Sca
   const Index rows = g.batch * p.out_h;
   const Index row_size = g.out_w * g.out_c;
   const Index pooled_row = p.out_w * p.channels;
-  [[maybe_unused]] const bool parallel = rows > 1 && conv_work(g) >= min_parallel_work;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-  for (Index row = 0; row < rows; ++row) {
+  const bool parallel = rows > 1 && conv_work(g) >= min_parallel_work;
+  parallel_for(rows, parallel, [&](Index row) {
     int thread = 0;
 #ifdef _OPENMP
     thread = omp_get_thread_num();
@@ -52,7 +49,7 @@ void conv2d_pool_forward(const ConvGeometry& g, const PoolGeometry& p, const Sca
       const Index out = row * pooled_row + pw * p.channels;
       window_max(p, buffer + pw * p.pool * p.channels, pooled + out, arg ? arg + out : nullptr);
     }
-  }
+  });
 }
 
 /// The output gradient of image n of the convolution, [OH, OW, F], from the pooled gradient

@@ -74,11 +74,8 @@ void dense_forward(const Scalar* x, const Scalar* w, const Scalar* bias, bool re
   constexpr Index S = packet_size<Scalar>;
   constexpr Index block_units = 4 * S;
   const Index column_blocks = (u + block_units - 1) / block_units;
-  [[maybe_unused]] const bool parallel = column_blocks > 1 && n * f * u >= min_parallel_work;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-  for (Index b = 0; b < column_blocks; ++b) {
+  const bool parallel = column_blocks > 1 && n * f * u >= min_parallel_work;
+  parallel_for(column_blocks, parallel, [&](Index b) {
     const Index c_begin = b * block_units;
     const Index c_end = std::min(u, c_begin + block_units);
     for (Index r = 0; r < n; ++r) {
@@ -109,7 +106,7 @@ void dense_forward(const Scalar* x, const Scalar* w, const Scalar* bias, bool re
         for (Index c = c_begin; c < c_end; ++c) y[r * u + c] = std::max(y[r * u + c], Scalar(0));
       }
     }
-  }
+  });
 }
 
 /// dw[i0:i0 + RB, c0:c0 + NV packets] += x[:, i0:i0 + RB]^T g[:, c0:...].
@@ -205,11 +202,8 @@ void dense_backward(const Scalar* x, const Scalar* w, const Scalar* g, Index n, 
   }
   const Index full = (u / S) * S;
   const Index blocks = (f + dense_backward_block - 1) / dense_backward_block;
-  [[maybe_unused]] const bool parallel = blocks > 1 && n * f * u >= min_parallel_work;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-  for (Index b = 0; b < blocks; ++b) {
+  const bool parallel = blocks > 1 && n * f * u >= min_parallel_work;
+  parallel_for(blocks, parallel, [&](Index b) {
     const Index i_begin = b * dense_backward_block;
     const Index i_end = std::min(f, i_begin + dense_backward_block);
 
@@ -238,7 +232,7 @@ void dense_backward(const Scalar* x, const Scalar* w, const Scalar* g, Index n, 
         dense_input_tile_kernel(g_t, n, f, w, u, i0, features, dx);
       }
     }
-  }
+  });
   if (db) {
     for (Index r = 0; r < n; ++r) {
       for (Index c = 0; c < u; ++c) db[c] += g[r * u + c];

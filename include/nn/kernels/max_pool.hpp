@@ -79,18 +79,15 @@ void max_pool_forward(const PoolGeometry& g, const Scalar* x, Scalar* y, std::ui
   const Index c_n = g.channels;
   const Index rows = g.batch * g.out_h;
   const Index work = rows * g.out_w * c_n * g.pool * g.pool;
-  [[maybe_unused]] const bool parallel = rows > 1 && work >= min_parallel_work;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-  for (Index row = 0; row < rows; ++row) {
+  const bool parallel = rows > 1 && work >= min_parallel_work;
+  parallel_for(rows, parallel, [&](Index row) {
     const Index n = row / g.out_h, oh = row % g.out_h;
     for (Index ow = 0; ow < g.out_w; ++ow) {
       const Index out = (row * g.out_w + ow) * c_n;
       const Scalar* x0 = x + ((n * g.in_h + oh * g.stride) * g.in_w + ow * g.stride) * c_n;
       window_max(g, x0, y + out, arg ? arg + out : nullptr);
     }
-  }
+  });
 }
 
 /// Writes dy where arg equals index and zero elsewhere, for `count` channels. When positive is
@@ -126,21 +123,18 @@ void max_pool_backward(const PoolGeometry& g, const Scalar* dy, const std::uint8
                        Scalar* dx) {
   const Index c_n = g.channels;
   const Index image = g.in_h * g.in_w * c_n;
-  [[maybe_unused]] const bool parallel = g.batch * image >= min_parallel_work;
+  const bool parallel = g.batch * image >= min_parallel_work;
   if (g.stride == g.pool) {
     // Windows tile the input without overlap: write each covered element exactly once and
     // zero the rows and columns that no window covers.
     const Index rows = g.batch * g.in_h;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-    for (Index row = 0; row < rows; ++row) {
+    parallel_for(rows, parallel, [&](Index row) {
       const Index n = row / g.in_h, i = row % g.in_h;
       Scalar* dx_row = dx + row * g.in_w * c_n;
       const Index oh = i / g.pool;
       if (oh >= g.out_h) {
         std::fill(dx_row, dx_row + g.in_w * c_n, Scalar(0));
-        continue;
+        return;
       }
       const Index kh = i % g.pool;
       for (Index ow = 0; ow < g.out_w; ++ow) {
@@ -154,16 +148,13 @@ void max_pool_backward(const PoolGeometry& g, const Scalar* dy, const std::uint8
         }
       }
       std::fill(dx_row + g.out_w * g.pool * c_n, dx_row + g.in_w * c_n, Scalar(0));
-    }
+    });
     return;
   }
 
   // Overlapping or gapped windows: zero, then add. One image per thread, so overlapping windows
   // never race.
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel && g.batch > 1)
-#endif
-  for (Index n = 0; n < g.batch; ++n) {
+  parallel_for(g.batch, parallel && g.batch > 1, [&](Index n) {
     Scalar* dx_img = dx + n * image;
     std::fill(dx_img, dx_img + image, Scalar(0));
     for (Index oh = 0; oh < g.out_h; ++oh) {
@@ -176,7 +167,7 @@ void max_pool_backward(const PoolGeometry& g, const Scalar* dy, const std::uint8
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace nn::detail::kernels

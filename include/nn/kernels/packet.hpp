@@ -30,6 +30,23 @@ constexpr int vector_registers = 16;
 /// OpenMP team costs microseconds, more than a small loop, and more still on a busy machine.
 constexpr Index min_parallel_work = Index(1) << 15;
 
+/// Runs body(i) for i in [0, count), split statically across the OpenMP team when `parallel`.
+/// Otherwise the loop runs on the calling thread without entering a parallel region at all:
+/// libgomp allocates a team for every region it enters, even one serialised by an if clause.
+template <typename Body>
+inline void parallel_for(Index count, bool parallel, Body&& body) {
+#ifdef _OPENMP
+  if (parallel) {
+#pragma omp parallel for schedule(static)
+    for (Index i = 0; i < count; ++i) body(i);
+    return;
+  }
+#else
+  (void)parallel;
+#endif
+  for (Index i = 0; i < count; ++i) body(i);
+}
+
 template <typename Scalar>
 inline Packet<Scalar> load(const Scalar* p) {
   return Eigen::internal::ploadu<Packet<Scalar>>(p);
