@@ -1,4 +1,5 @@
 #include "nn/data/image_folder.hpp"
+#include "nn/sequential.hpp"
 
 #include <doctest/doctest.h>
 
@@ -590,4 +591,52 @@ TEST_CASE("The data set reads as a BatchSource in double precision too") {
   while (source.next_batch(images, labels)) total += images.dim(0);
   CHECK(total == 5);
   CHECK(source.class_count() == 2);
+}
+
+TEST_CASE("Sequential trains on a folder with broken files, even one that breaks mid-training") {
+  // Two classes told apart by colour: reddish and bluish 8x8 images with some noise.
+  TempDir dir;
+  for (int i = 0; i < 12; ++i) {
+    std::vector<std::uint8_t> red, blue;
+    for (int p = 0; p < 64; ++p) {
+      const auto noise = static_cast<std::uint8_t>((p * 37 + i * 11) % 60);
+      red.insert(red.end(), {static_cast<std::uint8_t>(180 + noise), noise, noise});
+      blue.insert(blue.end(), {noise, noise, static_cast<std::uint8_t>(180 + noise)});
+    }
+    nn_test::write_file(dir / ("blue/" + std::to_string(i) + ".png"), nn_test::rgb_png(8, 8, blue));
+    nn_test::write_file(dir / ("red/" + std::to_string(i) + ".png"), nn_test::rgb_png(8, 8, red));
+  }
+  nn_test::write_file(dir / "red/empty.jpg", nn_test::Bytes{});
+  nn_test::write_file(dir / "blue/notes.png", std::string("not a picture"));
+
+  auto options = small_options();
+  options.image_size = {8, 8};
+  options.validation_split = 0.25;
+  options.subset = nn::Subset::Both;
+  options.cache_budget_bytes = 0;  // stream, so a file can break between epochs
+  auto [train, val] = nn::image_dataset_from_directory<float>(dir.str(), options);
+  const auto lines = train.messages();
+  CHECK(has_line(lines, "Warning: skipping \"" + (dir / "red/empty.jpg").string() +
+                            "\": the file is empty (0 bytes)."));
+  CHECK(has_line(lines, "Warning: skipping \"" + (dir / "blue/notes.png").string() +
+                            "\": not an image, expected a JPEG, PNG, BMP or GIF file."));
+  CHECK(has_line(lines, "Found 24 files belonging to 2 classes; skipped 2 unreadable files."));
+
+  nn::Sequential<float> model(nn::Shape{8, 8, 3}, 7u, nn::Rescaling<float>(1.0 / 255),
+                              nn::Flatten<float>(), nn::Dense<float>(2));
+  model.compile(nn::Adam<float>(0.01));
+  const std::string broken = train.file_paths()[0];
+  nn::FitOptions fit;
+  fit.epochs = 8;
+  fit.on_epoch_end = [&broken](const nn::EpochLogs& logs) {
+    if (logs.epoch == 1) nn_test::write_file(broken, nn_test::Bytes{});
+  };
+  const nn::History history = model.fit(train, fit, &val);
+  REQUIRE(history.loss.size() == 8);
+  CHECK(history.loss.back() < history.loss.front());
+  CHECK(history.val_accuracy.back() == doctest::Approx(1.0));
+  const auto after = train.messages();
+  CHECK(std::count_if(after.begin(), after.end(), [&broken](const std::string& line) {
+          return line.find("cannot decode \"" + broken + "\" any more") != std::string::npos;
+        }) == 1);
 }
