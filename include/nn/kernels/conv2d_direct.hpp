@@ -97,8 +97,10 @@ inline void conv_forward_tile(const ConvGeometry& g, const Scalar* x_img, Index 
   const Index cin = g.in_c, cout = g.out_c;
 
   P acc[R][NV];
+  NN_UNROLL
   for (int v = 0; v < NV; ++v) {
     const P b = bias ? load(bias + v * S) : broadcast<Scalar>(0);
+    NN_UNROLL
     for (int r = 0; r < R; ++r) acc[r][v] = b;
   }
   for (Index kh = kh_lo; kh < kh_hi; ++kh) {
@@ -107,16 +109,21 @@ inline void conv_forward_tile(const ConvGeometry& g, const Scalar* x_img, Index 
       const Scalar* wp = w + (kh * g.kernel_w + kw) * cin * cout;
       for (Index c = 0; c < cin; ++c, wp += cout) {
         P wv[NV];
+        NN_UNROLL
         for (int v = 0; v < NV; ++v) wv[v] = load(wp + v * S);
+        NN_UNROLL
         for (int r = 0; r < R; ++r) {
           const P xs = broadcast(xp[r * pixel_step + c]);
+          NN_UNROLL
           for (int v = 0; v < NV; ++v) acc[r][v] = madd(xs, wv[v], acc[r][v]);
         }
       }
     }
   }
   const P zero = broadcast<Scalar>(0);
+  NN_UNROLL
   for (int r = 0; r < R; ++r) {
+    NN_UNROLL
     for (int v = 0; v < NV; ++v) {
       store(y + r * cout + v * S, relu ? max(acc[r][v], zero) : acc[r][v]);
     }
@@ -271,6 +278,7 @@ void input_grad_image_few_channels(const ConvGeometry& g, const Scalar* gy, cons
     for (Index j = 0; j < g.in_w; ++j) {
       P acc[C];
       Scalar tail[C] = {};
+      NN_UNROLL
       for (int c = 0; c < C; ++c) acc[c] = broadcast<Scalar>(0);
       for (Index kh = 0; kh < g.kernel_h; ++kh) {
         const Index oh = i + g.pad_top - kh;
@@ -282,14 +290,17 @@ void input_grad_image_few_channels(const ConvGeometry& g, const Scalar* gy, cons
           const Scalar* wp = w + (kh * g.kernel_w + kw) * C * g.out_c;
           for (Index f = 0; f < full; f += S) {
             const P gv = load(gp + f);
+            NN_UNROLL
             for (int c = 0; c < C; ++c) acc[c] = madd(gv, load(wp + c * g.out_c + f), acc[c]);
           }
           for (Index f = full; f < g.out_c; ++f) {
+            NN_UNROLL
             for (int c = 0; c < C; ++c) tail[c] += gp[f] * wp[c * g.out_c + f];
           }
         }
       }
       Scalar* out = dx + (i * g.in_w + j) * C;
+      NN_UNROLL
       for (int c = 0; c < C; ++c) out[c] = Eigen::internal::predux(acc[c]) + tail[c];
     }
   }
@@ -367,18 +378,25 @@ inline void conv_weight_tile(const Scalar* xp, Index pixel_step, const Scalar* g
   using P = Packet<Scalar>;
   constexpr int S = packet_size<Scalar>;
   P acc[RB][NV];
+  NN_UNROLL
   for (int j = 0; j < RB; ++j) {
+    NN_UNROLL
     for (int v = 0; v < NV; ++v) acc[j][v] = load(dw + j * dw_step + v * S);
   }
   for (Index p = 0; p < count; ++p, xp += pixel_step, gy += gy_step) {
     P d[NV];
+    NN_UNROLL
     for (int v = 0; v < NV; ++v) d[v] = load(gy + v * S);
+    NN_UNROLL
     for (int j = 0; j < RB; ++j) {
       const P xs = broadcast(xp[j]);
+      NN_UNROLL
       for (int v = 0; v < NV; ++v) acc[j][v] = madd(xs, d[v], acc[j][v]);
     }
   }
+  NN_UNROLL
   for (int j = 0; j < RB; ++j) {
+    NN_UNROLL
     for (int v = 0; v < NV; ++v) store(dw + j * dw_step + v * S, acc[j][v]);
   }
 }
@@ -394,23 +412,33 @@ inline void conv_weight_tile_rows(const Scalar* xp, Index row_step, Index pixel_
   using P = Packet<Scalar>;
   constexpr int S = packet_size<Scalar>;
   P acc[G][PER][NV];
+  NN_UNROLL
   for (int k = 0; k < G; ++k) {
+    NN_UNROLL
     for (int j = 0; j < PER; ++j) {
+      NN_UNROLL
       for (int v = 0; v < NV; ++v) acc[k][j][v] = load(dw + (k * PER + j) * dw_step + v * S);
     }
   }
   for (Index p = 0; p < count; ++p, xp += pixel_step, gy += gy_step) {
     P d[NV];
+    NN_UNROLL
     for (int v = 0; v < NV; ++v) d[v] = load(gy + v * S);
+    NN_UNROLL
     for (int k = 0; k < G; ++k) {
+      NN_UNROLL
       for (int j = 0; j < PER; ++j) {
         const P xs = broadcast(xp[k * row_step + j]);
+        NN_UNROLL
         for (int v = 0; v < NV; ++v) acc[k][j][v] = madd(xs, d[v], acc[k][j][v]);
       }
     }
   }
+  NN_UNROLL
   for (int k = 0; k < G; ++k) {
+    NN_UNROLL
     for (int j = 0; j < PER; ++j) {
+      NN_UNROLL
       for (int v = 0; v < NV; ++v) store(dw + (k * PER + j) * dw_step + v * S, acc[k][j][v]);
     }
   }

@@ -34,18 +34,25 @@ inline void dense_forward_tile(const Scalar* x, Index f, const Scalar* w, Index 
   using P = Packet<Scalar>;
   constexpr int S = packet_size<Scalar>;
   P acc[R][NV];
+  NN_UNROLL
   for (int r = 0; r < R; ++r) {
+    NN_UNROLL
     for (int v = 0; v < NV; ++v) acc[r][v] = load(y + r * u + v * S);
   }
   for (Index i = 0; i < features; ++i) {
     P wv[NV];
+    NN_UNROLL
     for (int v = 0; v < NV; ++v) wv[v] = load(w + i * u + v * S);
+    NN_UNROLL
     for (int r = 0; r < R; ++r) {
       const P xs = broadcast(x[r * f + i]);
+      NN_UNROLL
       for (int v = 0; v < NV; ++v) acc[r][v] = madd(xs, wv[v], acc[r][v]);
     }
   }
+  NN_UNROLL
   for (int r = 0; r < R; ++r) {
+    NN_UNROLL
     for (int v = 0; v < NV; ++v) store(y + r * u + v * S, acc[r][v]);
   }
 }
@@ -116,18 +123,25 @@ inline void dense_weight_tile(const Scalar* x, Index n, Index f, const Scalar* g
   using P = Packet<Scalar>;
   constexpr int S = packet_size<Scalar>;
   P acc[RB][NV];
+  NN_UNROLL
   for (int i = 0; i < RB; ++i) {
+    NN_UNROLL
     for (int v = 0; v < NV; ++v) acc[i][v] = load(dw + i * u + v * S);
   }
   for (Index r = 0; r < n; ++r) {
     P gv[NV];
+    NN_UNROLL
     for (int v = 0; v < NV; ++v) gv[v] = load(g + r * u + v * S);
+    NN_UNROLL
     for (int i = 0; i < RB; ++i) {
       const P xs = broadcast(x[r * f + i]);
+      NN_UNROLL
       for (int v = 0; v < NV; ++v) acc[i][v] = madd(xs, gv[v], acc[i][v]);
     }
   }
+  NN_UNROLL
   for (int i = 0; i < RB; ++i) {
+    NN_UNROLL
     for (int v = 0; v < NV; ++v) store(dw + i * u + v * S, acc[i][v]);
   }
 }
@@ -157,20 +171,24 @@ inline void dense_input_tile_kernel(const Scalar* g_t, Index n, Index f, const S
     const Index rows = std::min<Index>(2 * S, n - r0);
     if (rows == 2 * S) {
       P acc[dense_input_tile][2];
+      NN_UNROLL
       for (int k = 0; k < dense_input_tile; ++k) acc[k][0] = acc[k][1] = broadcast<Scalar>(0);
       for (Index c = 0; c < u; ++c) {
         const P g0 = load(g_t + c * n + r0), g1 = load(g_t + c * n + r0 + S);
+        NN_UNROLL
         for (int k = 0; k < dense_input_tile; ++k) {
           const P ws = broadcast(k < features ? w[(i0 + k) * u + c] : Scalar(0));
           acc[k][0] = madd(ws, g0, acc[k][0]);
           acc[k][1] = madd(ws, g1, acc[k][1]);
         }
       }
+      NN_UNROLL
       for (int k = 0; k < dense_input_tile; ++k) {
         store(tile[k], acc[k][0]);
         store(tile[k] + S, acc[k][1]);
       }
     } else {
+      NN_UNROLL
       for (int k = 0; k < dense_input_tile; ++k) {
         for (Index r = 0; r < rows; ++r) {
           Scalar sum = 0;
