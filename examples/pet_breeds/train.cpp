@@ -114,6 +114,11 @@ void write_augmentation(nn::ImageDataset<float>& train, const std::vector<std::s
       .save_png(path);
 }
 
+// "1 complete epoch", "3 complete epochs".
+std::string epochs_text(nn::Index count) {
+  return std::to_string(count) + (count == 1 ? " complete epoch" : " complete epochs");
+}
+
 EpochRecord to_record(const nn::EpochLogs& logs) {
   return {static_cast<int>(logs.epoch + 1), logs.loss, logs.accuracy, logs.val_loss,
           logs.val_accuracy, logs.seconds};
@@ -270,10 +275,16 @@ int run_train(const TrainOptions& options) {
   nn::FitOptions fit;
   fit.epochs = options.epochs;
   fit.initial_epoch = model.epochs_completed();
+
+  nn::Index current_epoch = fit.initial_epoch;
+  nn::Index batches_done = 0;  // in the current epoch
   fit.on_epoch_begin = [&](nn::Index epoch, nn::Index epochs) {
+    current_epoch = epoch;
+    batches_done = 0;
     progress.begin_epoch(epoch, epochs, train.batch_count());
   };
   fit.on_batch_end = [&](nn::Index step, nn::Index, double loss, double accuracy) {
+    batches_done = step;
     progress.update(step, {{"loss", loss}, {"accuracy", accuracy}});
     if (interrupted.load()) model.stop_training();
   };
@@ -296,12 +307,25 @@ int run_train(const TrainOptions& options) {
 
   // Ctrl-C during the validation of the last epoch leaves a finished run, which is saved as
   // such below.
+  //
+  // Stopped inside an epoch, the checkpoint keeps the weights after that epoch's finished
+  // batches, so that their work is not lost, while its epoch count stays at the last complete
+  // epoch: --resume runs the unfinished epoch again from its first batch.
   if (model.epochs_completed() < options.epochs && interrupted.load()) {
+    const nn::Index done = model.epochs_completed();
+    const bool inside_epoch = current_epoch == done && batches_done > 0;
     progress.abandon_epoch();
     model.save(checkpoint);
-    std::cout << "\nInterrupted after " << model.epochs_completed() << " complete epochs. Saved "
-              << checkpoint << "; run the same command with --resume to continue from epoch "
-              << model.epochs_completed() + 1 << ".\n";
+    if (inside_epoch) {
+      std::cout << "\nInterrupted in epoch " << done + 1 << '/' << options.epochs << " after "
+                << batches_done << " of " << train.batch_count() << " batches. Saved "
+                << checkpoint << " with " << epochs_text(done) << " and those batches; run "
+                << "the same command with --resume to start epoch " << done + 1 << " again.\n";
+    } else {
+      std::cout << "\nInterrupted after " << epochs_text(done) << ". Saved " << checkpoint
+                << "; run the same command with --resume to continue with epoch " << done + 1
+                << ".\n";
+    }
     return kExitInterrupted;
   }
 
