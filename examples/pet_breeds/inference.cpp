@@ -111,7 +111,9 @@ int run_evaluate(const EvaluateOptions& options) {
             << "  "
             << pad_left(format_percent(recall_count ? recall_sum / recall_count : NAN), 7)
             << '\n';
-  std::cout << "(precision is n/a for a class that was never predicted)\n";
+  if (precision_count < static_cast<int>(label_map.size())) {
+    std::cout << "(precision is n/a for a class that was never predicted)\n";
+  }
   return kExitOk;
 }
 
