@@ -124,7 +124,7 @@ TEST_CASE("Without shuffle the order is class by class, files sorted by folder a
   CHECK(read_epoch(all, 0) == read_epoch(all, 1));
 }
 
-TEST_CASE("Every accepted extension is taken in any letter case; hidden and other files are not") {
+TEST_CASE("Every accepted extension is taken in any letter case, hidden and other files are not") {
   Tree tree;
   const std::vector<std::uint8_t> px(4 * 4 * 3, 50);
   const auto jpeg = nn_test::jpeg_fixture("flat50_4x4.jpg");

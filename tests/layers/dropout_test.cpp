@@ -165,7 +165,7 @@ TEST_CASE("Dropout masks do not depend on the thread count") {
   CHECK(y[0].flat() == y[1].flat());
 }
 
-TEST_CASE("Dropout rejects a rate outside [0, 1)") {
+TEST_CASE("Dropout rejects a rate below 0 or from 1 up") {
   CHECK_THROWS_WITH_AS(Dropout<float>(1.0), "Dropout: expected rate in [0, 1), got 1",
                        nn::ShapeError);
   CHECK_THROWS_WITH_AS(Dropout<float>(-0.25), "Dropout: expected rate in [0, 1), got -0.25",
