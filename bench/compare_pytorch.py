@@ -13,9 +13,11 @@ PyTorch runs twice, each in its own process:
 nn's benchmark program runs under the same environment variables as the best configuration.
 
 The table prints, per benchmark, the milliseconds of each and the ratios nn/PyTorch; the ratio
-against PyTorch's best configuration is the last column. Times are medians of repetitions.
+against PyTorch's best configuration is the last column. Times are medians of repetitions, and
+with --rounds N the medians over N rounds that each run all three programs in turn.
 
-Usage: /usr/bin/python3 bench/compare_pytorch.py --nn-bench build/perf/bench/layers_bench
+Usage (nn built in Release with -DNN_BUILD_BENCHMARKS=ON -DNN_NATIVE=ON):
+  /usr/bin/python3 bench/compare_pytorch.py --nn-bench build/bench/bench/layers_bench
 """
 
 import argparse
@@ -48,7 +50,7 @@ def pool_name(h, w, c):
 
 
 def row_names():
-    """The rows of the table in print order; nn's benchmarks carry the same names."""
+    """Return the table rows in print order; nn's benchmarks carry the same names."""
     names = []
     for shape in CONVS:
         names.append(f"Conv2D_Forward/{conv_name(*shape)}")
@@ -65,7 +67,7 @@ def row_names():
 
 
 def loaded_blas():
-    """Names the BLAS libraries mapped into this process, read from /proc/self/maps."""
+    """Return the BLAS and LAPACK libraries mapped into this process, from /proc/self/maps."""
     found = set()
     with open("/proc/self/maps") as maps:
         for line in maps:
@@ -90,7 +92,7 @@ def torch_worker(config, threads, repeats, min_time):
         return x.requires_grad_(requires_grad)
 
     def timed(fn):
-        """Median milliseconds of `repeats` runs of a loop lasting at least min_time seconds."""
+        """Return the median milliseconds per call over `repeats` loops of at least min_time s."""
         fn()
         fn()
         start = time.perf_counter()
@@ -127,9 +129,10 @@ def torch_worker(config, threads, repeats, min_time):
 
     for h, w, c in POOLS:
         x = image(BATCH, h, w, c, requires_grad=True)
+        # With the window positions of the maxima, as a training forward pass needs them.
         with torch.no_grad():
             results[f"MaxPool2D_Forward/{pool_name(h, w, c)}"] = timed(
-                lambda: F.max_pool2d(x, 2))
+                lambda: F.max_pool2d(x, 2, return_indices=True))
         y = F.max_pool2d(x, 2)
         dy = torch.randn_like(y)
         results[f"MaxPool2D_Backward/{pool_name(h, w, c)}"] = timed(
@@ -216,7 +219,7 @@ def run_nn(args):
     out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
     report = json.loads(out)
     scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
-    results = {}
+    results, counters = {}, {}
     for entry in report["benchmarks"]:
         if entry.get("aggregate_name") != "median":
             continue
@@ -224,18 +227,22 @@ def run_nn(args):
         name = name[3:] if name.startswith("BM_") else name
         name = name.split("/real_time")[0]
         results[name] = entry["real_time"] * scale[entry["time_unit"]]
-    return results
+        counters[name] = {k: entry[k] for k in ("FLOPS", "allocations", "threads") if k in entry}
+    return results, counters
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--nn-bench", default="build/perf/bench/layers_bench",
+    parser.add_argument("--nn-bench", default="build/bench/bench/layers_bench",
                         help="nn's layers_bench program")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--min-time", type=float, default=0.5,
                         help="seconds each repetition of a benchmark runs at least")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run all three in turn this many times and report per-cell medians, "
+                             "so that load from other processes spreads over all columns")
     parser.add_argument("--filter", default="", help="regex passed to nn's benchmark program")
     parser.add_argument("--json", help="also write all numbers to this file")
     parser.add_argument("--torch-worker", choices=["best", "installed"], help=argparse.SUPPRESS)
@@ -246,12 +253,25 @@ def main():
                                       args.min_time)))
         return
 
-    best = run_torch("best", args)
-    installed = run_torch("installed", args)
-    nn = run_nn(args) if os.path.exists(args.nn_bench) else {}
+    load_before = os.getloadavg()[0]
+    rounds = []
+    for _ in range(max(1, args.rounds)):
+        best = run_torch("best", args)
+        installed = run_torch("installed", args)
+        nn, nn_counters = run_nn(args) if os.path.exists(args.nn_bench) else ({}, {})
+        rounds.append((best["results"], installed["results"], nn))
     if not nn:
         print(f"note: {args.nn_bench} not found or reported nothing; nn column left empty")
 
+    def median_of(column):
+        names = set().union(*(r[column].keys() for r in rounds))
+        return {n: statistics.median(r[column][n] for r in rounds if n in r[column])
+                for n in names}
+
+    best["results"], installed["results"], nn = median_of(0), median_of(1), median_of(2)
+
+    print(f"load average (1 min) before: {load_before:.2f}, after: {os.getloadavg()[0]:.2f}; "
+          f"{len(rounds)} round(s) of {args.repeats} repetitions, {args.threads} threads")
     print(f"PyTorch {best['info']['torch']}; best: {best['info']['threads']} threads, "
           f"BLAS {', '.join(os.path.basename(p) for p in best['info']['blas'])}; "
           f"installed: {installed['info']['threads']} threads, "
@@ -272,9 +292,18 @@ def main():
             return f"{a / c:.2f}" if a is not None and c else "-"
 
         print(f"{name:<34} {ms(b):>13} {ms(i):>13} {ms(n):>9} {ratio(n, i):>8} {ratio(n, b):>8}")
+    for name in ("train_step", "inference"):
+        if "allocations" in nn_counters.get(name, {}):
+            print(f"nn heap allocations per {name} after the first: "
+                  f"{nn_counters[name]['allocations']:g}")
+    if "FMA_Peak" in nn_counters:
+        peak = nn_counters["FMA_Peak"]
+        print(f"measured fp32 FMA peak: {peak['FLOPS'] / 1e9:.0f} GFLOP/s on "
+              f"{peak.get('threads', args.threads):g} threads")
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"torch_best": best, "torch_installed": installed, "nn": nn}, out, indent=1)
+            json.dump({"torch_best": best, "torch_installed": installed, "nn": nn,
+                       "nn_counters": nn_counters}, out, indent=1)
 
 
 if __name__ == "__main__":
