@@ -3,8 +3,8 @@
 
 namespace nn {
 
-/// How an image is sampled at a non-integer point: from the 4 nearest pixels, weighted by
-/// distance (`Bilinear`), or from the nearest one (`Nearest`).
+/// The sampling rule of an image at a non-integer point: the 4 nearest pixels weighted by
+/// distance (`Bilinear`), or the nearest pixel alone (`Nearest`).
 enum class Interpolation { Bilinear, Nearest };
 
 }  // namespace nn
