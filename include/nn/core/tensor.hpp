@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <initializer_list>
 #include <vector>
 
 #include <Eigen/Core>
@@ -81,6 +82,13 @@ class Tensor {
     }
     shape_ = shape;
     data_.resize(static_cast<std::size_t>(shape.size()));
+  }
+
+  /// Sets the shape from its extents, as resize(Shape), without building a Shape (and so
+  /// without allocating) when the shape does not change: layers call this on every batch.
+  void resize(std::initializer_list<Index> dims) {
+    if (std::equal(dims.begin(), dims.end(), shape_.dims().begin(), shape_.dims().end())) return;
+    resize(Shape(dims));
   }
 
   /// Changes the shape without touching the data; the element count must stay the same.

@@ -6,10 +6,13 @@
 #include <vector>
 
 #include "nn/core/init.hpp"
+#include "nn/core/threads.hpp"
+#include "nn/kernels/conv2d_direct.hpp"
+#include "nn/kernels/conv2d_pool.hpp"
 #include "nn/layers/detail/im2col.hpp"
 #include "nn/layers/detail/layer_checks.hpp"
-#include "nn/layers/detail/parallel.hpp"
 #include "nn/layers/layer.hpp"
+#include "nn/layers/max_pool2d.hpp"
 
 namespace nn {
 
@@ -20,8 +23,12 @@ namespace nn {
 /// and pads as TensorFlow does, with the odd zero on the bottom and right. Kernels start
 /// Glorot-uniform (fan_in = K*K*C, fan_out = K*K*filters), biases at zero.
 ///
-/// Each sample is lowered to a patch matrix (im2col) and multiplied by the kernel read as a
-/// [K*K*C, filters] matrix. Samples run in parallel with OpenMP, one workspace per thread.
+/// The passes run on direct NHWC convolution kernels (nn/kernels/conv2d_direct.hpp): no patch
+/// matrix is formed, rows of the output are computed in parallel with OpenMP, and backward
+/// takes whole samples per thread. Followed by a MaxPool2D whose windows do not overlap, the
+/// pair runs as one step in a model (forward_with_next), without storing the full-resolution
+/// output. Buffers are kept across batches, so after the first batch of a given size forward
+/// and backward allocate nothing.
 ///
 /// Limitation: square kernels, equal strides along height and width and no dilation, because
 /// the constructor takes one number for each. Keras models that need more cannot be expressed.
@@ -68,105 +75,95 @@ class Conv2D : public Layer<Scalar> {
     return Shape{geometry_.out_height, geometry_.out_width, filters_};
   }
 
-  /// Computes, per sample, Y = im2col(x) * kernel + bias, then max(Y, 0) when fused.
+  /// Computes y = x (*) kernel + bias, then max(y, 0) when the ReLU is fused.
   const Tensor<Scalar>& forward(const Tensor<Scalar>& x, Mode mode) override {
     detail::check_forward_input("Conv2D::forward", built_, x, input_shape_);
     const Index batch = x.dim(0);
-    const Index patches = geometry_.patch_count();
-    const Index patch_size = geometry_.patch_size();
-    const Index sample_size = input_shape_.size();
     output_.resize({batch, geometry_.out_height, geometry_.out_width, filters_});
-    detail::prepare_workspaces(columns_, Shape{patches, patch_size});
-    const ConstMatrixMap<Scalar> kernel(kernel_.data(), patch_size, filters_);
-    [[maybe_unused]] const bool parallel =
-        batch > 1 && detail::worth_parallel(output_.size() * patch_size);
-
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-    for (Index n = 0; n < batch; ++n) {
-      Tensor<Scalar>& columns = columns_[static_cast<std::size_t>(detail::thread_index())];
-      detail::im2col(x.data() + n * sample_size, geometry_, columns.data());
-      detail::SampleMatrixMap<Scalar> y(output_.data() + n * patches * filters_, patches,
-                                        filters_);
-      y.noalias() = columns.matrix() * kernel;
-      if (use_bias_) y.rowwise() += bias_.flat().transpose();
-      if (activation_ == Activation::ReLU) y = y.cwiseMax(Scalar(0));
-    }
-
+    detail::kernels::conv2d_forward(kernel_geometry(batch), x.data(), kernel_.data(),
+                                    use_bias_ ? bias_.data() : nullptr,
+                                    activation_ == Activation::ReLU, output_.data());
+    fused_pool_ = nullptr;
     has_train_forward_ = mode == Mode::Train;
     if (has_train_forward_) input_ = x;
     return output_;
   }
 
-  /// Per sample, with X = im2col(x) and G = dy masked by (y > 0) when the ReLU is fused:
-  ///   dkernel += X^T G,  dbias += column sums of G,  dx = col2im(G kernel^T).
-  /// Each sample's share goes to its own slot and the slots are summed in sample order, so
-  /// the gradients do not depend on the thread count.
+  /// With G = dy masked by (y > 0) when the ReLU is fused, and (*) the correlation of forward:
+  ///   dkernel[kh, kw, c, f] += sum over n, oh, ow of x[n, oh*s + kh - pt, ow*s + kw - pl, c]
+  ///                                                  * G[n, oh, ow, f],
+  ///   dbias += sums of G over batch, height and width,
+  ///   dx = G correlated with the kernel rotated by 180 degrees, channel axes swapped,
+  ///        skipped when input_gradient_needed() is false.
+  /// Each sample's share of dkernel and dbias goes to its own slot and the slots are summed in
+  /// sample order, so the gradients do not depend on the thread count.
   const Tensor<Scalar>& backward(const Tensor<Scalar>& dy) override {
     detail::check_backward_input("Conv2D::backward", has_train_forward_, dy, output_.shape());
     const Index batch = dy.dim(0);
-    const Index patches = geometry_.patch_count();
-    const Index patch_size = geometry_.patch_size();
-    const Index sample_size = input_shape_.size();
-    const bool relu = activation_ == Activation::ReLU;
+    const detail::kernels::ConvGeometry g = kernel_geometry(batch);
     dx_.resize(input_.shape());
-    kernel_shares_.resize({batch, patch_size, filters_});
-    bias_shares_.resize({batch, filters_});
-    detail::prepare_workspaces(columns_, Shape{patches, patch_size});
-    detail::prepare_workspaces(column_grads_, Shape{patches, patch_size});
-    detail::prepare_workspaces(masked_dy_, Shape{patches, relu ? filters_ : 0});
-    const ConstMatrixMap<Scalar> kernel(kernel_.data(), patch_size, filters_);
-    [[maybe_unused]] const bool parallel =
-        batch > 1 && detail::worth_parallel(dy.size() * patch_size);
+    rotated_kernel_.resize(kernel_.shape());
+    detail::kernels::rotate_kernel(g, kernel_.data(), rotated_kernel_.data());
+    workspace_.resize({detail::kernels::conv2d_backward_workspace(g, num_threads())});
+    const Scalar* mask = activation_ == Activation::ReLU ? output_.data() : nullptr;
+    Scalar* dx = this->input_gradient_needed() ? dx_.data() : nullptr;
+    detail::kernels::conv2d_backward(g, input_.data(), dy.data(), mask, kernel_.data(),
+                                     rotated_kernel_.data(), dkernel_.data(),
+                                     use_bias_ ? dbias_.data() : nullptr, dx, workspace_.data());
+    return dx_;
+  }
 
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-    for (Index n = 0; n < batch; ++n) {
-      const auto thread = static_cast<std::size_t>(detail::thread_index());
-      const Index offset = n * patches * filters_;
-      const Scalar* g_data = dy.data() + offset;
+  /// Runs this convolution and a following MaxPool2D whose windows do not overlap as one step
+  /// and returns the pooled output (owned by the pooling layer); returns nullptr for any other
+  /// next layer. The results equal forward() followed by the pooling's forward(), but this
+  /// layer's own full-resolution output is never stored, so after a fused training forward only
+  /// backward_with_next() can run the backward pass.
+  const Tensor<Scalar>* forward_with_next(const Tensor<Scalar>& x, Layer<Scalar>& next,
+                                          Mode mode) override {
+    auto* pool = dynamic_cast<MaxPool2D<Scalar>*>(&next);
+    if (!pool || pool->strides() != pool->pool_size() || !pool->built_) return nullptr;
+    detail::check_forward_input("Conv2D::forward", built_, x, input_shape_);
+    const Index batch = x.dim(0);
+    const bool train = mode == Mode::Train;
+    const detail::kernels::ConvGeometry g = kernel_geometry(batch);
+    const detail::kernels::PoolGeometry p = pool->kernel_geometry(batch);
+    pool->output_.resize({batch, p.out_h, p.out_w, filters_});
+    if (train) pool->argmax_.resize(static_cast<std::size_t>(pool->output_.size()));
+    forward_workspace_.resize(
+        {detail::kernels::conv2d_pool_forward_workspace(g, p, num_threads())});
+    detail::kernels::conv2d_pool_forward(g, p, x.data(), kernel_.data(),
+                                         use_bias_ ? bias_.data() : nullptr,
+                                         activation_ == Activation::ReLU, pool->output_.data(),
+                                         train ? pool->argmax_.data() : nullptr,
+                                         forward_workspace_.data());
+    pool->has_train_forward_ = train;
+    has_train_forward_ = false;
+    fused_pool_ = train ? pool : nullptr;
+    if (train) input_ = x;
+    return &pool->output_;
+  }
 
-      // Fused ReLU: pass dy only where the output was positive.
-      if (relu) {
-        detail::ConstSampleMatrixMap<Scalar> dy_n(g_data, patches, filters_);
-        detail::ConstSampleMatrixMap<Scalar> y_n(output_.data() + offset, patches, filters_);
-        auto masked = masked_dy_[thread].matrix();
-        masked = (y_n.array() > Scalar(0)).select(dy_n, Scalar(0));
-        g_data = masked.data();
-      }
-      detail::ConstSampleMatrixMap<Scalar> g(g_data, patches, filters_);
-
-      // Kernel and bias shares of this sample.
-      Tensor<Scalar>& columns = columns_[thread];
-      detail::im2col(input_.data() + n * sample_size, geometry_, columns.data());
-      detail::SampleMatrixMap<Scalar> kernel_share(
-          kernel_shares_.data() + n * patch_size * filters_, patch_size, filters_);
-      kernel_share.noalias() = columns.matrix().transpose() * g;
-      detail::SampleMatrixMap<Scalar> bias_share(bias_shares_.data() + n * filters_, 1, filters_);
-      bias_share = g.colwise().sum();
-
-      // Input gradient: spread each patch row of G kernel^T back over its window.
-      auto column_grad = column_grads_[thread].matrix();
-      column_grad.noalias() = g * kernel.transpose();
-      Scalar* dx_n = dx_.data() + n * sample_size;
-      std::fill(dx_n, dx_n + sample_size, Scalar(0));
-      detail::col2im(column_grad.data(), geometry_, dx_n);
-    }
-
-    auto dkernel = dkernel_.flat();
-    for (Index n = 0; n < batch; ++n) {
-      dkernel += detail::ConstSampleMatrixMap<Scalar>(
-                     kernel_shares_.data() + n * patch_size * filters_, patch_size * filters_, 1);
-    }
-    if (use_bias_) {
-      auto dbias = dbias_.flat();
-      for (Index n = 0; n < batch; ++n) {
-        dbias += detail::ConstSampleMatrixMap<Scalar>(bias_shares_.data() + n * filters_,
-                                                      filters_, 1);
-      }
-    }
+  /// The backward pass after forward_with_next: takes dL/d(pooled output) and returns dL/dx,
+  /// adding into this layer's kernel and bias gradients. The per-image output gradient is
+  /// rebuilt in cache from the pooled gradient and the positions of the maxima.
+  const Tensor<Scalar>& backward_with_next(const Tensor<Scalar>& dy, Layer<Scalar>& next) override {
+    if (fused_pool_ == nullptr || fused_pool_ != &next) return backward(next.backward(dy));
+    MaxPool2D<Scalar>& pool = *fused_pool_;
+    detail::check_backward_input("MaxPooling2D::backward", pool.has_train_forward_, dy,
+                                 pool.output_.shape());
+    const Index batch = dy.dim(0);
+    const detail::kernels::ConvGeometry g = kernel_geometry(batch);
+    const detail::kernels::PoolGeometry p = pool.kernel_geometry(batch);
+    dx_.resize(input_.shape());
+    rotated_kernel_.resize(kernel_.shape());
+    detail::kernels::rotate_kernel(g, kernel_.data(), rotated_kernel_.data());
+    workspace_.resize({detail::kernels::conv2d_backward_workspace(g, num_threads())});
+    Scalar* dx = this->input_gradient_needed() ? dx_.data() : nullptr;
+    detail::kernels::conv2d_pool_backward(g, p, input_.data(), dy.data(), pool.output_.data(),
+                                          pool.argmax_.data(), activation_ == Activation::ReLU,
+                                          kernel_.data(), rotated_kernel_.data(), dkernel_.data(),
+                                          use_bias_ ? dbias_.data() : nullptr, dx,
+                                          workspace_.data());
     return dx_;
   }
 
@@ -224,11 +221,20 @@ class Conv2D : public Layer<Scalar> {
   Tensor<Scalar> input_;            // [N, H, W, C], kept by a training forward
   Tensor<Scalar> output_;           // [N, OH, OW, filters]
   Tensor<Scalar> dx_;               // [N, H, W, C]
-  Tensor<Scalar> kernel_shares_;    // [N, K*K*C, filters], one sample's dkernel each
-  Tensor<Scalar> bias_shares_;      // [N, filters]
-  std::vector<Tensor<Scalar>> columns_;       // per thread [OH*OW, K*K*C]
-  std::vector<Tensor<Scalar>> column_grads_;  // per thread [OH*OW, K*K*C]
-  std::vector<Tensor<Scalar>> masked_dy_;     // per thread [OH*OW, filters] with a fused ReLU
+  Tensor<Scalar> rotated_kernel_;   // [K, K, filters, C], the kernel as backward reads it
+  Tensor<Scalar> workspace_;        // per-sample gradient slots and per-thread buffers
+  Tensor<Scalar> forward_workspace_;  // per-thread output rows of a fused forward
+  MaxPool2D<Scalar>* fused_pool_ = nullptr;  // the pooling of the last fused training forward
+
+  detail::kernels::ConvGeometry kernel_geometry(Index batch) const {
+    detail::kernels::ConvGeometry g;
+    g.batch = batch;
+    g.in_h = geometry_.in_height, g.in_w = geometry_.in_width, g.in_c = geometry_.channels;
+    g.out_h = geometry_.out_height, g.out_w = geometry_.out_width, g.out_c = filters_;
+    g.kernel_h = geometry_.kernel_height, g.kernel_w = geometry_.kernel_width;
+    g.stride = geometry_.stride, g.pad_top = geometry_.pad_top, g.pad_left = geometry_.pad_left;
+    return g;
+  }
 };
 
 }  // namespace nn

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "nn/core/init.hpp"
+#include "nn/kernels/dense.hpp"
 #include "nn/layers/detail/layer_checks.hpp"
 #include "nn/layers/layer.hpp"
 
@@ -51,10 +52,9 @@ class Dense : public Layer<Scalar> {
     detail::check_forward_input("Dense::forward", built_, x, input_shape_);
     const Index batch = x.dim(0);
     output_.resize({batch, units_});
-    auto y = output_.matrix();
-    y.noalias() = x.matrix() * kernel_.matrix();
-    if (use_bias_) y.rowwise() += bias_.flat().transpose();
-    if (activation_ == Activation::ReLU) y = y.cwiseMax(Scalar(0));
+    detail::kernels::dense_forward(x.data(), kernel_.data(), use_bias_ ? bias_.data() : nullptr,
+                                   activation_ == Activation::ReLU, batch, input_shape_[0],
+                                   units_, output_.data());
 
     has_train_forward_ = mode == Mode::Train;
     if (has_train_forward_) input_ = x;
@@ -62,7 +62,8 @@ class Dense : public Layer<Scalar> {
   }
 
   /// With g = dy masked by (y > 0) when the ReLU is fused:
-  ///   dkernel += x^T g,  dbias += sum over the batch of g,  dx = g kernel^T.
+  ///   dkernel += x^T g,  dbias += sum over the batch of g,  dx = g kernel^T (skipped when
+  ///   input_gradient_needed() is false).
   const Tensor<Scalar>& backward(const Tensor<Scalar>& dy) override {
     detail::check_backward_input("Dense::backward", has_train_forward_, dy, output_.shape());
     const Tensor<Scalar>* g = &dy;
@@ -73,11 +74,13 @@ class Dense : public Layer<Scalar> {
       g = &masked_dy_;
     }
 
-    dkernel_.matrix().noalias() += input_.matrix().transpose() * g->matrix();
-    if (use_bias_) dbias_.flat() += g->matrix().colwise().sum().transpose();
-
     dx_.resize(input_.shape());
-    dx_.matrix().noalias() = g->matrix() * kernel_.matrix().transpose();
+    workspace_.resize({detail::kernels::dense_backward_workspace(dy.dim(0), units_)});
+    detail::kernels::dense_backward(input_.data(), kernel_.data(), g->data(), dy.dim(0),
+                                    input_shape_[0], units_, dkernel_.data(),
+                                    use_bias_ ? dbias_.data() : nullptr,
+                                    this->input_gradient_needed() ? dx_.data() : nullptr,
+                                    workspace_.data());
     return dx_;
   }
 
@@ -122,6 +125,7 @@ class Dense : public Layer<Scalar> {
   Tensor<Scalar> output_;     // [N, units]
   Tensor<Scalar> masked_dy_;  // [N, units], dy with the fused ReLU's mask applied
   Tensor<Scalar> dx_;         // [N, F]
+  Tensor<Scalar> workspace_;  // [units, N], dy transposed for the input gradient
 };
 
 }  // namespace nn

@@ -26,6 +26,7 @@ class Flatten : public Layer<Scalar> {
     }
     detail::check_positive_extents("Flatten", input_shape);
     input_shape_ = input_shape;
+    dx_ = Tensor<Scalar>();
     built_ = true;
     return Shape{input_shape.size()};
   }
@@ -41,7 +42,10 @@ class Flatten : public Layer<Scalar> {
   /// Reshapes dy back to the input shape.
   const Tensor<Scalar>& backward(const Tensor<Scalar>& dy) override {
     detail::check_backward_input("Flatten::backward", has_train_forward_, dy, output_.shape());
-    dx_.resize(input_shape_.with_batch(dy.dim(0)));
+    // Only a new batch size changes dx's shape; checking first keeps steps allocation-free.
+    if (dx_.rank() != input_shape_.rank() + 1 || dx_.dim(0) != dy.dim(0)) {
+      dx_.resize(input_shape_.with_batch(dy.dim(0)));
+    }
     std::copy(dy.data(), dy.data() + dy.size(), dx_.data());
     return dx_;
   }

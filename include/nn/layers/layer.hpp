@@ -107,6 +107,21 @@ class Layer {
   virtual const Tensor<Scalar>& forward(const Tensor<Scalar>& x, Mode mode) = 0;
   virtual const Tensor<Scalar>& backward(const Tensor<Scalar>& dy) = 0;
 
+  /// Runs this layer and `next`, the layer after it in a model, as one step when the pair has a
+  /// fused implementation (Conv2D followed by MaxPool2D), and returns next's output. Returns
+  /// nullptr when it has none; the model then calls forward() on each layer. A fused step gives
+  /// the same results as the two forward() calls but may skip storing this layer's output.
+  virtual const Tensor<Scalar>* forward_with_next(const Tensor<Scalar>& /*x*/,
+                                                  Layer<Scalar>& /*next*/, Mode /*mode*/) {
+    return nullptr;
+  }
+
+  /// The backward pass of a step run by forward_with_next: takes dL/d(next's output), adds
+  /// into both layers' parameter gradients and returns dL/d(this layer's input).
+  virtual const Tensor<Scalar>& backward_with_next(const Tensor<Scalar>& dy, Layer<Scalar>& next) {
+    return backward(next.backward(dy));
+  }
+
   /// The trainable tensors with their gradients; empty for layers without parameters.
   virtual std::vector<Parameter<Scalar>> parameters() { return {}; }
 
@@ -115,6 +130,13 @@ class Layer {
 
   /// Restarts the layer's random stream; layers that draw nothing ignore it.
   virtual void reseed(std::uint64_t /*seed*/) {}
+
+  /// Sets whether backward() must compute the gradient with respect to the input (default
+  /// true). A model clears it for its first layer with parameters, whose input is the data:
+  /// that gradient is never used, and for a first convolution it costs as much as its kernel
+  /// gradient. Layers may then skip it and return a tensor of unspecified values.
+  void set_input_gradient_needed(bool needed) { input_gradient_needed_ = needed; }
+  bool input_gradient_needed() const { return input_gradient_needed_; }
 
   /// Number of trainable scalars.
   Index parameter_count() {
@@ -129,6 +151,7 @@ class Layer {
 
  private:
   std::string name_;
+  bool input_gradient_needed_ = true;
 };
 
 }  // namespace nn

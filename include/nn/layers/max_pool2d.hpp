@@ -3,16 +3,18 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "nn/kernels/max_pool.hpp"
 #include "nn/layers/detail/layer_checks.hpp"
-#include "nn/layers/detail/parallel.hpp"
 #include "nn/layers/layer.hpp"
 
 namespace nn {
+
+template <typename Scalar>
+class Conv2D;
 
 /// 2-D max pooling with 'valid' padding, as Keras' `MaxPooling2D`.
 ///
@@ -22,7 +24,9 @@ namespace nn {
 /// row-major window order on ties. Where windows overlap, their gradients add up.
 ///
 /// Limitation: 'valid' padding and square windows only, because the reference models need
-/// nothing else. from_config rejects a saved "padding" other than "valid".
+/// nothing else. from_config rejects a saved "padding" other than "valid". Windows are at most
+/// 16x16, because the position of each maximum is kept in one byte; the constructor throws for
+/// larger ones.
 template <typename Scalar>
 class MaxPool2D : public Layer<Scalar> {
  public:
@@ -30,6 +34,11 @@ class MaxPool2D : public Layer<Scalar> {
       : pool_size_(pool_size), strides_(strides == 0 ? pool_size : strides) {
     detail::check_at_least("MaxPooling2D", "pool_size", pool_size, 1);
     detail::check_at_least("MaxPooling2D", "strides", strides, 0);
+    if (pool_size > 16) {
+      throw ShapeError("MaxPooling2D: expected pool_size <= 16, got " +
+                       std::to_string(pool_size) + "; the position of each maximum is stored "
+                       "in one byte per output");
+    }
   }
 
   std::string type() const override { return "MaxPooling2D"; }
@@ -45,11 +54,6 @@ class MaxPool2D : public Layer<Scalar> {
                        std::to_string(pool_size_) + ", got " + input_shape.to_string() +
                        "; remove a pooling layer or use a larger input");
     }
-    // The arg-max offsets are 32-bit to halve their memory traffic.
-    if (input_shape.size() > std::numeric_limits<std::int32_t>::max()) {
-      throw ShapeError("MaxPooling2D: expected at most 2^31 - 1 values per sample, got " +
-                       std::to_string(input_shape.size()) + " in " + input_shape.to_string());
-    }
     input_shape_ = input_shape;
     out_height_ = (input_shape[0] - pool_size_) / strides_ + 1;
     out_width_ = (input_shape[1] - pool_size_) / strides_ + 1;
@@ -61,38 +65,11 @@ class MaxPool2D : public Layer<Scalar> {
   const Tensor<Scalar>& forward(const Tensor<Scalar>& x, Mode mode) override {
     detail::check_forward_input("MaxPooling2D::forward", built_, x, input_shape_);
     const Index batch = x.dim(0);
-    const Index width = input_shape_[1];
-    const Index channels = input_shape_[2];
-    const Index sample_size = input_shape_.size();
     const bool train = mode == Mode::Train;
-    output_.resize({batch, out_height_, out_width_, channels});
+    output_.resize({batch, out_height_, out_width_, input_shape_[2]});
     if (train) argmax_.resize(static_cast<std::size_t>(output_.size()));
-
-    [[maybe_unused]] const bool parallel =
-        detail::worth_parallel(output_.size() * pool_size_ * pool_size_);
-
-#ifdef _OPENMP
-#pragma omp parallel for collapse(2) schedule(static) if (parallel)
-#endif
-    for (Index n = 0; n < batch; ++n) {
-      for (Index oh = 0; oh < out_height_; ++oh) {
-        const Scalar* image = x.data() + n * sample_size;
-        for (Index ow = 0; ow < out_width_; ++ow) {
-          const Index out_offset = ((n * out_height_ + oh) * out_width_ + ow) * channels;
-          Scalar* y = output_.data() + out_offset;
-          const Index first = (oh * strides_ * width + ow * strides_) * channels;
-          std::copy(image + first, image + first + channels, y);
-          if (train) {
-            std::int32_t* arg = argmax_.data() + out_offset;
-            for (Index c = 0; c < channels; ++c) arg[c] = static_cast<std::int32_t>(first + c);
-            pool_window(image, oh, ow, y, arg);
-          } else {
-            pool_window(image, oh, ow, y, nullptr);
-          }
-        }
-      }
-    }
-
+    detail::kernels::max_pool_forward(kernel_geometry(batch), x.data(), output_.data(),
+                                      train ? argmax_.data() : nullptr);
     has_train_forward_ = train;
     return output_;
   }
@@ -102,22 +79,9 @@ class MaxPool2D : public Layer<Scalar> {
     detail::check_backward_input("MaxPooling2D::backward", has_train_forward_, dy,
                                  output_.shape());
     const Index batch = dy.dim(0);
-    const Index sample_size = input_shape_.size();
-    const Index outputs_per_sample = dy.size() / batch;
-    dx_.resize(input_shape_.with_batch(batch));
-
-    // Each sample's maxima lie in its own image, so samples can run in parallel.
-    [[maybe_unused]] const bool parallel = batch > 1 && detail::worth_parallel(dx_.size());
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (parallel)
-#endif
-    for (Index n = 0; n < batch; ++n) {
-      Scalar* dx_n = dx_.data() + n * sample_size;
-      std::fill(dx_n, dx_n + sample_size, Scalar(0));
-      const Scalar* dy_n = dy.data() + n * outputs_per_sample;
-      const std::int32_t* arg = argmax_.data() + n * outputs_per_sample;
-      for (Index i = 0; i < outputs_per_sample; ++i) dx_n[arg[i]] += dy_n[i];
-    }
+    dx_.resize({batch, input_shape_[0], input_shape_[1], input_shape_[2]});
+    detail::kernels::max_pool_backward(kernel_geometry(batch), dy.data(), argmax_.data(),
+                                       dx_.data());
     return dx_;
   }
 
@@ -145,33 +109,8 @@ class MaxPool2D : public Layer<Scalar> {
   Index strides() const { return strides_; }
 
  private:
-  // Folds the window under output pixel (oh, ow) into y, which starts as the window's first
-  // pixel. The window is visited in row-major order and a value replaces the maximum only
-  // when strictly larger, so ties keep the first maximum. Both updates are written as
-  // branch-free selects, which lets the compiler vectorise the channel loop.
-  void pool_window(const Scalar* image, Index oh, Index ow, Scalar* y, std::int32_t* arg) const {
-    const Index width = input_shape_[1];
-    const Index channels = input_shape_[2];
-    for (Index kh = 0; kh < pool_size_; ++kh) {
-      for (Index kw = 0; kw < pool_size_; ++kw) {
-        const Index pixel = ((oh * strides_ + kh) * width + ow * strides_ + kw) * channels;
-        const Scalar* v = image + pixel;
-        if (arg) {
-          const auto base = static_cast<std::int32_t>(pixel);
-          for (std::int32_t c = 0; c < static_cast<std::int32_t>(channels); ++c) {
-            const Scalar value = v[c];
-            const Scalar best = y[c];
-            const std::int32_t index = arg[c];
-            const std::int32_t take = -static_cast<std::int32_t>(value > best);  // all ones or 0
-            y[c] = std::max(best, value);
-            arg[c] = index ^ ((index ^ (base + c)) & take);
-          }
-        } else {
-          for (Index c = 0; c < channels; ++c) y[c] = std::max(y[c], v[c]);
-        }
-      }
-    }
-  }
+  // Conv2D runs this layer fused with itself and then fills its output and arg-max buffers.
+  friend class Conv2D<Scalar>;
 
   Index pool_size_;
   Index strides_;
@@ -183,7 +122,17 @@ class MaxPool2D : public Layer<Scalar> {
   Index out_width_ = 0;
   Tensor<Scalar> output_;      // [N, OH, OW, C]
   Tensor<Scalar> dx_;          // [N, H, W, C]
-  std::vector<std::int32_t> argmax_;  // [N, OH, OW, C], offset of each maximum in its sample
+  // [N, OH, OW, C], position of each maximum in its window, row-major (so pool_size <= 16).
+  std::vector<std::uint8_t> argmax_;
+
+  detail::kernels::PoolGeometry kernel_geometry(Index batch) const {
+    detail::kernels::PoolGeometry g;
+    g.batch = batch;
+    g.in_h = input_shape_[0], g.in_w = input_shape_[1], g.channels = input_shape_[2];
+    g.out_h = out_height_, g.out_w = out_width_;
+    g.pool = pool_size_, g.stride = strides_;
+    return g;
+  }
 };
 
 }  // namespace nn

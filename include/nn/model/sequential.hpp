@@ -284,19 +284,31 @@ class Sequential {
   const Tensor<Scalar>& forward(const Tensor<Scalar>& x, Mode mode) {
     build();
     check_batch("Sequential::forward", x);
+    // A layer and the next one run as one step where the pair has a fused implementation
+    // (Conv2D then MaxPool2D); fused_with_next_ records which, for backward().
+    fused_with_next_.resize(layers_.size());
     const Tensor<Scalar>* current = &x;
-    for (auto& l : layers_) current = &l->forward(*current, mode);
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      const Tensor<Scalar>* fused = nullptr;
+      if (i + 1 < layers_.size()) {
+        fused = layers_[i]->forward_with_next(*current, *layers_[i + 1], mode);
+      }
+      fused_with_next_[i] = fused != nullptr;
+      if (fused) {
+        current = fused;
+        fused_with_next_[++i] = false;
+      } else {
+        current = &layers_[i]->forward(*current, mode);
+      }
+    }
     return *current;
   }
 
   /// Back-propagates dL/doutput through every layer of the last training forward(), adding
   /// into the parameter gradients, and returns dL/dinput.
   const Tensor<Scalar>& backward(const Tensor<Scalar>& dy) {
-    const Tensor<Scalar>* current = &dy;
-    for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) {
-      current = &(*it)->backward(*current);
-    }
-    return *current;
+    for (auto& l : layers_) l->set_input_gradient_needed(true);
+    return backward_from(dy, 0);
   }
 
   /// Sets every parameter gradient to zero; fit does this once per batch.
@@ -627,10 +639,11 @@ class Sequential {
 
     // Layers in front of the first one with parameters (augmentation, Rescaling) need no
     // gradient, so back-propagation stops there instead of computing an unused dL/dinput.
-    const Tensor<Scalar>* dy = &loss_.gradient();
-    for (std::size_t i = layers_.size(); i > first_trainable_layer_; --i) {
-      dy = &layers_[i - 1]->backward(*dy);
+    // The first trainable layer's own input gradient is not needed either.
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      layers_[i]->set_input_gradient_needed(i != first_trainable_layer_);
     }
+    backward_from(loss_.gradient(), first_trainable_layer_);
     return result;
   }
 
@@ -653,24 +666,42 @@ class Sequential {
     parameters_cached_ = true;
   }
 
-  void require_compiled(const std::string& where) const {
+  // Back-propagates through layers [first, end) of the last forward() and returns the gradient
+  // with respect to the input of layer `first`; a fused pair goes back as one step.
+  const Tensor<Scalar>& backward_from(const Tensor<Scalar>& dy, std::size_t first) {
+    const Tensor<Scalar>* current = &dy;
+    std::size_t i = layers_.size();
+    while (i > first) {
+      --i;
+      if (i > first && i - 1 < fused_with_next_.size() && fused_with_next_[i - 1]) {
+        --i;
+        current = &layers_[i]->backward_with_next(*current, *layers_[i + 1]);
+      } else {
+        current = &layers_[i]->backward(*current);
+      }
+    }
+    return *current;
+  }
+
+  void require_compiled(const char* where) const {
     if (!optimizer_) {
-      throw ShapeError(where + ": expected a compiled model, got one without an optimizer; call "
+      throw ShapeError(std::string(where) + ": expected a compiled model, got one without an optimizer; call "
                        "compile(nn::Adam<Scalar>()) first");
     }
   }
 
   // Checks what training needs: an optimizer, at least one layer and class logits as output.
-  void require_trainable(const std::string& where) {
+  // `where` is a literal: these checks run on every batch and must not allocate.
+  void require_trainable(const char* where) {
     require_compiled(where);
     if (layers_.empty()) {
-      throw ShapeError(where + ": expected a model with layers, got an empty model; add layers "
+      throw ShapeError(std::string(where) + ": expected a model with layers, got an empty model; add layers "
                        "before training");
     }
     build();
-    const Shape out = output_shape();
+    const Shape& out = layers_.empty() ? input_shape_ : output_shapes_.back();
     if (out.rank() != 1) {
-      throw ShapeError(where + ": expected the last layer to output class logits [C], got " +
+      throw ShapeError(std::string(where) + ": expected the last layer to output class logits [C], got " +
                        out.to_string() + "; end the model with Flatten and Dense(classes)");
     }
     cache_parameters();
@@ -704,9 +735,9 @@ class Sequential {
     return true;
   }
 
-  void check_batch(const std::string& where, const Tensor<Scalar>& x) const {
+  void check_batch(const char* where, const Tensor<Scalar>& x) const {
     if (!is_batch(x)) {
-      throw ShapeError(where + ": expected input " + batch_string() + " with N >= 1, got " +
+      throw ShapeError(std::string(where) + ": expected input " + batch_string() + " with N >= 1, got " +
                        x.shape().to_string());
     }
   }
@@ -832,6 +863,7 @@ class Sequential {
   std::vector<Parameter<Scalar>> parameters_;  // cache of parameters(), refreshed after add/pop
   bool parameters_cached_ = false;
   std::size_t first_trainable_layer_ = 0;  // index of the first layer with parameters
+  std::vector<bool> fused_with_next_;  // per layer: ran fused with the next in the last forward()
 
   // Batch buffers reused across steps, so training allocates nothing after the first batch.
   Tensor<Scalar> batch_images_;

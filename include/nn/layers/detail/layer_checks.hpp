@@ -1,6 +1,7 @@
 #pragma once
 /// Shape checks and config parsing shared by the built-in layers.
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -29,30 +30,36 @@ inline void check_positive_extents(const std::string& layer, const Shape& input_
 }
 
 /// Throws unless the layer is built and `x` is a non-empty batch [N, ...input_shape].
-template <typename Scalar>
-void check_forward_input(const std::string& where, bool built, const Tensor<Scalar>& x,
+///
+/// `where` is a string literal or a std::string. Layers call this on every batch, so the
+/// passing path builds no string and no Shape: it allocates nothing.
+template <typename Scalar, typename Where>
+void check_forward_input(const Where& where, bool built, const Tensor<Scalar>& x,
                          const Shape& input_shape) {
   if (!built) {
-    throw ShapeError(where + ": expected a built layer, got one without build(); call build() "
-                     "with the per-sample input shape first");
+    throw ShapeError(std::string(where) + ": expected a built layer, got one without build(); "
+                     "call build() with the per-sample input shape first");
   }
-  if (x.rank() != input_shape.rank() + 1 || x.shape().without_batch() != input_shape ||
-      x.dim(0) < 1) {
-    throw ShapeError(where + ": expected input " + batch_shape_string(input_shape) +
+  const auto& dims = x.shape().dims();
+  const auto& expected = input_shape.dims();
+  if (dims.size() != expected.size() + 1 || x.dim(0) < 1 ||
+      !std::equal(expected.begin(), expected.end(), dims.begin() + 1)) {
+    throw ShapeError(std::string(where) + ": expected input " + batch_shape_string(input_shape) +
                      " with N >= 1, got " + x.shape().to_string());
   }
 }
 
 /// Throws unless a training forward pass came first and `dy` has the shape of its output.
-template <typename Scalar>
-void check_backward_input(const std::string& where, bool has_train_forward,
-                          const Tensor<Scalar>& dy, const Shape& output_shape) {
+/// Like check_forward_input, it allocates nothing when the check passes.
+template <typename Scalar, typename Where>
+void check_backward_input(const Where& where, bool has_train_forward, const Tensor<Scalar>& dy,
+                          const Shape& output_shape) {
   if (!has_train_forward) {
-    throw ShapeError(where + ": expected a forward pass in Mode::Train before backward, got "
-                     "none; backward needs what that pass keeps");
+    throw ShapeError(std::string(where) + ": expected a forward pass in Mode::Train before "
+                     "backward, got none; backward needs what that pass keeps");
   }
   if (dy.shape() != output_shape) {
-    throw ShapeError(where + ": expected dy of the last output's shape " +
+    throw ShapeError(std::string(where) + ": expected dy of the last output's shape " +
                      output_shape.to_string() + ", got " + dy.shape().to_string());
   }
 }
