@@ -17,7 +17,7 @@ against PyTorch's best configuration is the last column. Times are medians of re
 with --rounds N the medians over N rounds that each run all three programs in turn.
 
 Usage (nn built in Release with -DNN_BUILD_BENCHMARKS=ON -DNN_NATIVE=ON):
-  /usr/bin/python3 bench/compare_pytorch.py --nn-bench build/bench/bench/layers_bench
+  /usr/bin/python3 bench/compare_pytorch.py --nn-bench build/perf/bench/layers_bench
 """
 
 import argparse
@@ -234,7 +234,7 @@ def run_nn(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--nn-bench", default="build/bench/bench/layers_bench",
+    parser.add_argument("--nn-bench", default="build/perf/bench/layers_bench",
                         help="nn's layers_bench program")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)

@@ -7,7 +7,7 @@
 // (items) and a FLOPS counter that counts a multiply-add as 2 FLOPs (comparisons for pooling).
 //
 // Run with OMP_NUM_THREADS set to the thread count to compare, e.g.
-//   OMP_NUM_THREADS=2 build/bench/bench/layers_bench --benchmark_filter=train_step
+//   OMP_NUM_THREADS=2 build/perf/bench/layers_bench --benchmark_filter=train_step
 
 #include <benchmark/benchmark.h>
 
