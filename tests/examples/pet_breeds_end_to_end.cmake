@@ -3,7 +3,8 @@
 #      sizes, history.csv rows, classes.txt);
 #   2. resume that run for a second epoch and check that history.csv continues;
 #   3. train without --augment and check that no augmentation.png appears, and once more
-#      without the TrueType font, which falls back to the built-in bitmap font;
+#      without the TrueType font, which falls back to the built-in bitmap font; check the
+#      parameter count of the tutorial's model in `summary`;
 #   4. predict on two photos and check five classes per photo, highest probability first;
 #   5. evaluate on the folder and check the loss, accuracy and per-class rows;
 #   6. interrupt a long run with SIGINT and check the checkpoint, exit code 130 and --resume.
@@ -201,6 +202,14 @@ expect_contains("${log}" "Note: the font \"${WORK_DIR}/missing.ttf\" could not b
 expect_png("${fallback}/training_curves.png" 1200 500)
 expect_png("${fallback}/samples.png" 500 500)
 expect_png("${fallback}/confusion_matrix.png" 200 200)
+
+# The tutorial's model, 23 classes at 180 x 180, has 3,991,607 parameters as in Keras.
+run(log 0 summary --classes 23 --image-size 180)
+expect_contains("${log}" "dense_1 (Dense)             (None, 23)                2967" "summary")
+expect_contains("${log}" "Total params: 3,991,607\n" "summary")
+run(log 0 summary --augment --classes 23 --image-size 180)
+expect_contains("${log}" "dropout (Dropout)           (None, 22, 22, 64)        0" "summary")
+expect_contains("${log}" "Total params: 3,991,607\n" "summary")
 
 # ---------------------------------------------------------------------------------------------
 # 4. predict: five classes per image with probabilities, highest first.
