@@ -283,6 +283,19 @@ TEST_CASE("Sequential load reports a missing file") {
                        nn::DataError);
 }
 
+TEST_CASE("Sequential load names a folder given as the model file") {
+  nn::test::ScratchFolder folder;
+  const std::string path = folder.path().string();
+  CHECK_THROWS_WITH_AS(nn::Sequential<float>::load(path),
+                       (path + ": cannot open file for reading: it is a folder, not a model "
+                               "file").c_str(),
+                       nn::DataError);
+  nn::Sequential<float> model({4}, nn::Dense<float>(2));
+  const std::string expected = path + ": cannot open file for reading: it is a folder";
+  CHECK_THROWS_WITH_AS(model.load_weights(path), doctest::Contains(expected.c_str()),
+                       nn::DataError);
+}
+
 TEST_CASE("Sequential load rebuilds every built-in layer type") {
   nn::test::ScratchFolder folder;
   const std::string path = folder.file("all_layers.nn");

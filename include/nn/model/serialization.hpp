@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -192,6 +193,16 @@ class ByteReader {
 
 /// Reads a whole file into memory; throws DataError naming the file when it cannot be read.
 inline std::string read_file(const std::string& path) {
+  // A folder opens as a stream on POSIX systems and then fails inside the read with an
+  // exception that does not name the path; a device such as /dev/zero would never end.
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::is_directory(status)) {
+    throw DataError(path + ": cannot open file for reading: it is a folder, not a model file");
+  }
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    throw DataError(path + ": cannot open file for reading: not a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(path + ": cannot open file for reading: " + std::strerror(errno));
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
