@@ -295,3 +295,17 @@ TEST_CASE("load_image names the file it cannot read") {
   nn_test::write_file(dir / "ok.png", nn_test::rgb_png(2, 2, kPattern));
   CHECK(nn::load_image((dir / "ok.png").string()).pixels == kPattern);
 }
+
+TEST_CASE("load_image rejects a folder and a file that is not regular") {
+  nn_test::TempDir dir;
+  std::filesystem::create_directory(dir / "photo.jpg");
+  CHECK_THROWS_WITH_AS(nn::load_image((dir / "photo.jpg").string()),
+                       ("load_image: cannot decode \"" + (dir / "photo.jpg").string() +
+                        "\": cannot open the file (it is a folder)")
+                           .c_str(),
+                       nn::DataError);
+  // A character device never ends; it must be rejected before anything reads it.
+  CHECK_THROWS_WITH_AS(nn::load_image("/dev/zero"),
+                       doctest::Contains("cannot open the file (not a regular file)"),
+                       nn::DataError);
+}

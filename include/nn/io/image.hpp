@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
@@ -79,6 +80,14 @@ inline constexpr std::uint64_t kStbMaxPixels =
 /// Reads a whole file. Returns an empty string on success, else the reason it failed.
 inline std::string read_file_bytes(const std::string& path, std::vector<std::uint8_t>& bytes) {
   bytes.clear();
+  // fopen accepts a folder on POSIX systems and ftell then reports a nonsense size; a FIFO
+  // would block and a device such as /dev/zero never ends, so only regular files are read.
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::is_directory(status)) return "cannot open the file (it is a folder)";
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    return "cannot open the file (not a regular file)";
+  }
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
                                                        &std::fclose);
   if (!file) return std::string("cannot open the file (") + std::strerror(errno) + ")";
