@@ -49,6 +49,11 @@ TEST_CASE("Rescaling rejects a non-finite scale") {
                        doctest::Contains("Rescaling: expected finite scale and offset, got "
                                          "scale = inf"),
                        nn::ShapeError);
+  // Both values print as written, not rounded to six decimals.
+  CHECK_THROWS_WITH_AS(Rescaling<float>(1e-9, std::numeric_limits<double>::quiet_NaN()),
+                       "Rescaling: expected finite scale and offset, got scale = 1e-09, "
+                       "offset = nan",
+                       nn::ShapeError);
 }
 
 TEST_CASE("Rescaling forward rejects a sample of another shape") {

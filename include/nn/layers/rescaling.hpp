@@ -2,6 +2,7 @@
 /// Rescaling: an affine map of the input values, e.g. pixels from [0, 255] to [0, 1].
 
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -19,7 +20,7 @@ class Rescaling : public Layer<Scalar> {
   explicit Rescaling(double scale, double offset = 0.0) : scale_(scale), offset_(offset) {
     if (!std::isfinite(scale) || !std::isfinite(offset)) {
       throw ShapeError("Rescaling: expected finite scale and offset, got scale = " +
-                       std::to_string(scale) + ", offset = " + std::to_string(offset));
+                       format_number(scale) + ", offset = " + format_number(offset));
     }
   }
 
@@ -69,6 +70,13 @@ class Rescaling : public Layer<Scalar> {
   double offset() const { return offset_; }
 
  private:
+  // std::to_string prints six decimals, which shows a scale of 1e-9 as 0.000000.
+  static std::string format_number(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", value);
+    return text;
+  }
+
   double scale_;
   double offset_;
 
