@@ -253,6 +253,45 @@ TEST_CASE("Sequential fit learns two classes of images above 95% accuracy") {
   CHECK(seconds < 2.0);
 }
 
+TEST_CASE("Sequential epochs_completed counts epoch indices, not fit calls") {
+  const auto train = nn::test::make_two_halves(16, 1);
+  auto model = two_halves_model();
+  model.compile(nn::Adam<float>());
+  nn::FitOptions options;
+  options.epochs = 2;
+  options.batch_size = 8;
+  model.fit(train.images, train.labels, options);
+  CHECK(model.epochs_completed() == 2);
+
+  // A second call from epoch 0 repeats epochs 0 and 1; the weights keep training.
+  const auto again = model.fit(train.images, train.labels, options);
+  CHECK(again.epochs == std::vector<nn::Index>{0, 1});
+  CHECK(model.epochs_completed() == 2);
+  CHECK(model.optimizer().iterations() == 8);
+
+  // Continuing from epochs_completed() runs the next epochs.
+  options.initial_epoch = model.epochs_completed();
+  options.epochs = options.initial_epoch + 1;
+  const auto next = model.fit(train.images, train.labels, options);
+  CHECK(next.epochs == std::vector<nn::Index>{2});
+  CHECK(model.epochs_completed() == 3);
+}
+
+TEST_CASE("Sequential fit takes validation data as the second argument") {
+  const auto train = nn::test::make_two_halves(16, 1);
+  const auto test = nn::test::make_two_halves(8, 2);
+  auto train_data = nn::TensorDataset<float>::view(train.images, train.labels, 8);
+  auto validation_data = nn::TensorDataset<float>::view(test.images, test.labels, 8, false);
+  auto model = two_halves_model();
+  model.compile(nn::Adam<float>());
+  nn::FitOptions options;
+  options.epochs = 2;
+  const auto history = model.fit(train_data, validation_data, options);
+  REQUIRE(history.val_accuracy.size() == 2);
+  CHECK(history.val_loss.back() ==
+        doctest::Approx(model.evaluate(test.images, test.labels).loss).epsilon(1e-6));
+}
+
 TEST_CASE("Sequential fit reports each batch and epoch through callbacks") {
   const auto train = nn::test::make_two_halves(40, 1);
   auto model = two_halves_model();
@@ -370,6 +409,10 @@ TEST_CASE("Sequential predict returns logits in batches equal to one forward pas
   CHECK(probabilities[0] + probabilities[1] == doctest::Approx(1.0));
   CHECK_THROWS_WITH_AS(model.predict(nn::Tensor<float>(nn::Shape{2, 8, 8, 3})),
                        "Sequential::predict: expected input [N, 8, 8, 1], got [2, 8, 8, 3]",
+                       nn::ShapeError);
+  CHECK_THROWS_WITH_AS(model.predict(nn::Tensor<float>(nn::Shape{8, 8, 1})),
+                       "Sequential::predict: expected input [N, 8, 8, 1], got [8, 8, 1]; add a "
+                       "batch extent for a single sample: [1, 8, 8, 1]",
                        nn::ShapeError);
 }
 

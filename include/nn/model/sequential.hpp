@@ -421,6 +421,13 @@ class Sequential {
     return history;
   }
 
+  /// Trains on `train` and validates on `validation` after each epoch, as Keras'
+  /// `fit(train, validation_data=validation)`: `model.fit(train, val, options)`.
+  History fit(BatchSource<Scalar>& train, BatchSource<Scalar>& validation,
+              const FitOptions& options = FitOptions()) {
+    return fit(train, options, &validation);
+  }
+
   /// Trains on samples [N, ...input_shape] and their labels, batched and shuffled as set in
   /// `options`. The shuffle order comes from the model's seed.
   History fit(const Tensor<Scalar>& x, const std::vector<std::int32_t>& labels,
@@ -449,8 +456,10 @@ class Sequential {
   /// Whether stop_training() was called since fit last started.
   bool stop_requested() const { return stop_requested_.get(); }
 
-  /// Number of epochs trained so far, over all fit calls and saved with the model; pass it as
-  /// `FitOptions::initial_epoch` to resume.
+  /// One past the index of the last epoch that fit finished (0 before any); saved with the
+  /// model. It is not a total over fit calls: a second fit from `initial_epoch` 0 runs epochs
+  /// 0, 1, ... again, with the same shuffles and random-layer draws as the first. To continue
+  /// a run instead, pass this value as `FitOptions::initial_epoch` and raise `epochs`.
   Index epochs_completed() const { return epochs_completed_; }
 
   // ---------------------------------------------------------------------------------------------
@@ -496,8 +505,13 @@ class Sequential {
                        std::to_string(batch_size));
     }
     if (x.rank() != input_shape_.rank() + 1 || x.shape().without_batch() != input_shape_) {
+      // A single sample passed without its batch extent gets a hint.
+      const std::string single = input_shape_.with_batch(1).to_string();
+      const std::string hint =
+          x.shape() == input_shape_ ? "; add a batch extent for a single sample: " + single
+                                    : std::string();
       throw ShapeError("Sequential::predict: expected input " + batch_string() + ", got " +
-                       x.shape().to_string());
+                       x.shape().to_string() + hint);
     }
     const Index n = x.dim(0);
     Tensor<Scalar> result(output_shape().with_batch(n));
