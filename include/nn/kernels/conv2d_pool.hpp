@@ -83,7 +83,7 @@ void unpool_gradient_image(const ConvGeometry& g, const PoolGeometry& p, const S
 
 /// The backward pass of the pair: from dy = dL/dpooled, adds the kernel and bias gradients and
 /// overwrites dx (unless null) as conv2d_backward does for the unpooled gradient. workspace
-/// holds conv2d_backward_workspace(g, threads) scalars.
+/// must have room for conv2d_backward_workspace(g, threads) scalars.
 template <typename Scalar>
 void conv2d_pool_backward(const ConvGeometry& g, const PoolGeometry& p, const Scalar* x,
                           const Scalar* dy, const Scalar* pooled, const std::uint8_t* arg,

@@ -2,10 +2,10 @@
 /// Matrix products of a dense layer: register-tiled packet kernels, split into fixed blocks
 /// that threads take whole.
 ///
-/// Eigen's general product allocates its packing buffers on every call and, when it runs on
-/// several threads, lets them wait for each other's packed panels in spin loops: with another
-/// process holding a core, one 3 ms product took up to seconds. These kernels allocate nothing,
-/// and threads meet once, at the end of each call. Block extents are constants, not functions
+/// Eigen's general product allocates its packing buffers on every call. On several threads it
+/// also makes them wait for each other's packed panels in spin loops, so with another process
+/// holding a core one 3 ms product of this layer took over a second on the 2-core test machine.
+/// These kernels allocate nothing, and threads meet once, at the end of each call. Block extents are constants, not functions
 /// of the thread count, and every output element is summed by one thread in a fixed order, so
 /// results do not depend on the number of threads.
 ///
@@ -23,7 +23,7 @@ namespace nn::detail::kernels {
 constexpr Index dense_feature_block = 256;
 /// Features per block of the backward pass, the unit of work of one thread.
 constexpr Index dense_backward_block = 256;
-/// Gradient rows per tile of the input gradient.
+/// Features per tile of the input gradient.
 constexpr int dense_input_tile = 8;
 
 /// Adds to R rows times NV packets of y (at y, row stride u) the products of x rows
@@ -158,8 +158,9 @@ inline void dense_weight_rows(const Scalar* x, Index n, Index f, const Scalar* g
   for (; i < i_end; ++i) dense_weight_tile<Scalar, 1, NV>(x + i, n, f, g + c0, u, dw + i * u + c0);
 }
 
-/// dx[:, i0:i0 + dense_input_tile] = g w[i0:..., :]^T for a full tile of features, written
-/// through a small transposed buffer: accumulators hold packets of batch rows for one feature.
+/// dx[:, i0:i0 + features] = g w[i0:i0 + features, :]^T, features <= dense_input_tile. Each
+/// accumulator is a packet of batch rows for one feature, so the tile is written to dx through
+/// a small transposed buffer.
 template <typename Scalar>
 inline void dense_input_tile_kernel(const Scalar* g_t, Index n, Index f, const Scalar* w, Index u,
                                     Index i0, Index features, Scalar* dx) {
@@ -209,7 +210,8 @@ inline void dense_input_tile_kernel(const Scalar* g_t, Index n, Index f, const S
 inline Index dense_backward_workspace(Index n, Index u) { return n * u; }
 
 /// dw += x^T g, db += column sums of g (when db is not null), and dx = g w^T (when dx is not
-/// null; dx is overwritten). workspace holds dense_backward_workspace(n, u) scalars.
+/// null; dx is overwritten). workspace must have room for dense_backward_workspace(n, u)
+/// scalars.
 template <typename Scalar>
 void dense_backward(const Scalar* x, const Scalar* w, const Scalar* g, Index n, Index f, Index u,
                     Scalar* dw, Scalar* db, Scalar* dx, Scalar* workspace) {

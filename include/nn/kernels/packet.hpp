@@ -11,8 +11,8 @@
 #include "nn/core/shape.hpp"
 
 /// Fully unrolls the loop that follows. Register tiles are arrays of packets indexed by loop
-/// counters; only when those loops are unrolled do the compilers keep the tile in registers
-/// (GCC 12 leaves a 24-pixel tile on the stack otherwise).
+/// counters, and compilers keep a tile in registers only when those loops are unrolled: GCC 12
+/// left a 24-pixel tile on the stack without this.
 #if defined(__clang__)
 #define NN_UNROLL _Pragma("unroll")
 #elif defined(__GNUC__)
