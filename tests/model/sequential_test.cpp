@@ -208,10 +208,32 @@ TEST_CASE("Sequential fit rejects data of another shape or with more classes") {
                        "shape [8, 8, 1], got [8, 8, 3]",
                        nn::ShapeError);
   nn::Tensor<float> images(nn::Shape{3, 8, 8, 1});
-  CHECK_THROWS_WITH_AS(model.fit(images, {0, 1, 4}),
+  const std::vector<std::int32_t> labels{0, 1, 4};
+  auto data = nn::TensorDataset<float>::view(images, labels, 2);
+  CHECK_THROWS_WITH_AS(model.fit(data),
                        doctest::Contains("expected at most 2 classes (the model outputs 2 "
                                          "logits), got 5 classes"),
                        nn::ShapeError);
+}
+
+TEST_CASE("Sequential fit and evaluate name a label out of range") {
+  auto model = two_halves_model();
+  model.compile(nn::Adam<float>());
+  nn::Tensor<float> images(nn::Shape{3, 8, 8, 1});
+  CHECK_THROWS_WITH_AS(model.fit(images, {1, 2, 1}),
+                       "Sequential::fit: label 2 at index 1 of the training labels is out of "
+                       "range; expected a class index in [0, 2) for the model's 2 logits; labels "
+                       "must start at 0, or the last layer needs Dense(3)",
+                       nn::ShapeError);
+  CHECK_THROWS_WITH_AS(model.fit(images, {0, 1, 0}, images, {0, -1, 0}),
+                       "Sequential::fit: label -1 at index 1 of the validation labels is out of "
+                       "range; expected a class index in [0, 2) for the model's 2 logits",
+                       nn::ShapeError);
+  CHECK_THROWS_WITH_AS(model.evaluate(images, {0, 0, 7}),
+                       doctest::Contains("Sequential::evaluate: label 7 at index 2 of the labels "
+                                         "is out of range"),
+                       nn::ShapeError);
+  CHECK(model.optimizer().iterations() == 0);
 }
 
 TEST_CASE("Sequential fit rejects a model that does not end in class logits") {

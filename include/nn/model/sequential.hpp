@@ -432,6 +432,8 @@ class Sequential {
   /// `options`. The shuffle order comes from the model's seed.
   History fit(const Tensor<Scalar>& x, const std::vector<std::int32_t>& labels,
               const FitOptions& options = FitOptions()) {
+    require_trainable("Sequential::fit");
+    check_labels("Sequential::fit", labels, "training labels");
     auto train = TensorDataset<Scalar>::view(x, labels, options.batch_size, options.shuffle,
                                              shuffle_seed());
     return fit(train, options);
@@ -442,6 +444,9 @@ class Sequential {
               const Tensor<Scalar>& validation_x,
               const std::vector<std::int32_t>& validation_labels,
               const FitOptions& options = FitOptions()) {
+    require_trainable("Sequential::fit");
+    check_labels("Sequential::fit", labels, "training labels");
+    check_labels("Sequential::fit", validation_labels, "validation labels");
     auto train = TensorDataset<Scalar>::view(x, labels, options.batch_size, options.shuffle,
                                              shuffle_seed());
     auto validation =
@@ -492,6 +497,7 @@ class Sequential {
   /// Returns the mean loss and the accuracy on samples [N, ...input_shape] and their labels.
   Evaluation evaluate(const Tensor<Scalar>& x, const std::vector<std::int32_t>& labels,
                       Index batch_size = 32) {
+    check_labels("Sequential::evaluate", labels, "labels");
     auto data = TensorDataset<Scalar>::view(x, labels, batch_size, false);
     return evaluate(data);
   }
@@ -737,6 +743,29 @@ class Sequential {
                        std::to_string(source.class_count()) + " classes in the " + what +
                        "; make the last layer Dense(" + std::to_string(source.class_count()) +
                        ")");
+    }
+  }
+
+  // Rejects a label outside [0, C) for a model with C logits. The tensor overloads check this
+  // before batching, so the message names the label instead of inferring a larger class count
+  // from it and suggesting a bigger last layer, which hides labels that start at 1.
+  void check_labels(const std::string& where, const std::vector<std::int32_t>& labels,
+                    const std::string& what) {
+    const Shape out = output_shape();
+    if (out.rank() != 1) return;  // a model without class logits is reported elsewhere
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      const std::int32_t label = labels[i];
+      if (label >= 0 && label < out[0]) continue;
+      const std::string classes = std::to_string(out[0]);
+      std::string message = where + ": label " + std::to_string(label) + " at index " +
+                            std::to_string(i) + " of the " + what + " is out of range; " +
+                            "expected a class index in [0, " + classes + ") for the model's " +
+                            classes + " logits";
+      if (label >= out[0]) {
+        message += "; labels must start at 0, or the last layer needs Dense(" +
+                   std::to_string(static_cast<Index>(label) + 1) + ")";
+      }
+      throw ShapeError(message);
     }
   }
 
