@@ -153,6 +153,7 @@ void BM_Conv2D_Forward(benchmark::State& state, ConvShape s) {
   auto conv = reference_conv(s);
   nn::Tensor<float> x(nn::Shape{kBatch, s.h, s.w, s.in_c});
   fill_uniform(x, rng, 0.0, 1.0);
+  benchmark::DoNotOptimize(conv.forward(x, nn::Mode::Infer).data());  // sizes the buffers, untimed
   for (auto _ : state) benchmark::DoNotOptimize(conv.forward(x, nn::Mode::Infer).data());
   report(state, conv_flops(s));
 }
@@ -166,6 +167,7 @@ void BM_Conv2D_Backward(benchmark::State& state, ConvShape s) {
   fill_uniform(x, rng, -1.0, 1.0);
   fill_uniform(dy, rng, -1.0, 1.0);
   conv.forward(x, nn::Mode::Train);
+  benchmark::DoNotOptimize(conv.backward(dy).data());  // sizes the buffers, untimed
   for (auto _ : state) benchmark::DoNotOptimize(conv.backward(dy).data());
   report(state, 2 * conv_flops(s));
 }
@@ -175,6 +177,7 @@ void BM_MaxPool2D_Forward(benchmark::State& state, ConvShape s) {
   auto pool = built(nn::MaxPool2D<float>(2), nn::Shape{s.h, s.w, s.out_c});
   nn::Tensor<float> x(nn::Shape{kBatch, s.h, s.w, s.out_c});
   fill_uniform(x, rng, 0.0, 1.0);
+  benchmark::DoNotOptimize(pool.forward(x, nn::Mode::Train).data());  // sizes the buffers, untimed
   for (auto _ : state) benchmark::DoNotOptimize(pool.forward(x, nn::Mode::Train).data());
   report(state, pool_flops(s));
 }
@@ -186,6 +189,7 @@ void BM_MaxPool2D_Backward(benchmark::State& state, ConvShape s) {
   fill_uniform(x, rng, 0.0, 1.0);
   nn::Tensor<float> dy(pool.forward(x, nn::Mode::Train).shape());
   fill_uniform(dy, rng, -1.0, 1.0);
+  benchmark::DoNotOptimize(pool.backward(dy).data());  // sizes the buffers, untimed
   for (auto _ : state) benchmark::DoNotOptimize(pool.backward(dy).data());
   report(state, pool_flops(s));
 }
@@ -199,6 +203,7 @@ void BM_Dense_Forward(benchmark::State& state) {
   auto dense = reference_dense();
   nn::Tensor<float> x(nn::Shape{kBatch, kDenseIn});
   fill_uniform(x, rng, 0.0, 1.0);
+  benchmark::DoNotOptimize(dense.forward(x, nn::Mode::Infer).data());  // sizes the buffers, untimed
   for (auto _ : state) benchmark::DoNotOptimize(dense.forward(x, nn::Mode::Infer).data());
   report(state, dense_flops());
 }
@@ -210,6 +215,7 @@ void BM_Dense_Backward(benchmark::State& state) {
   fill_uniform(x, rng, 0.0, 1.0);
   fill_uniform(dy, rng, -1.0, 1.0);
   dense.forward(x, nn::Mode::Train);
+  benchmark::DoNotOptimize(dense.backward(dy).data());  // sizes the buffers, untimed
   for (auto _ : state) benchmark::DoNotOptimize(dense.backward(dy).data());
   report(state, 2 * dense_flops());
 }
@@ -307,14 +313,17 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(name.c_str(), fn)->UseRealTime()->Unit(benchmark::kMillisecond);
   };
   for (const auto& s : kConvs) {
-    add("BM_Conv2D_Forward/" + conv_name(s), [s](benchmark::State& st) { BM_Conv2D_Forward(st, s); });
-    add("BM_Conv2D_Backward/" + conv_name(s), [s](benchmark::State& st) { BM_Conv2D_Backward(st, s); });
+    add("BM_Conv2D_Forward/" + conv_name(s),
+        [s](benchmark::State& st) { BM_Conv2D_Forward(st, s); });
+    add("BM_Conv2D_Backward/" + conv_name(s),
+        [s](benchmark::State& st) { BM_Conv2D_Backward(st, s); });
   }
   for (const auto& s : kConvs) {
     const std::string name = std::to_string(s.h) + "x" + std::to_string(s.w) + "x" +
                              std::to_string(s.out_c);
     add("BM_MaxPool2D_Forward/" + name, [s](benchmark::State& st) { BM_MaxPool2D_Forward(st, s); });
-    add("BM_MaxPool2D_Backward/" + name, [s](benchmark::State& st) { BM_MaxPool2D_Backward(st, s); });
+    add("BM_MaxPool2D_Backward/" + name,
+        [s](benchmark::State& st) { BM_MaxPool2D_Backward(st, s); });
   }
   add("BM_Dense_Forward/30976->128", BM_Dense_Forward);
   add("BM_Dense_Backward/30976->128", BM_Dense_Backward);
