@@ -99,7 +99,7 @@ void max_pool_forward(const PoolGeometry& g, const Scalar* x, Scalar* y, std::ui
 template <typename Scalar>
 inline void route_gradient(const Scalar* dy, const std::uint8_t* arg, std::uint8_t index,
                            const Scalar* positive, Index count, Scalar* out,
-                           bool stream = false) {
+                           [[maybe_unused]] bool stream = false) {
   Index c = 0;
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<Scalar, float>) {
