@@ -594,7 +594,7 @@ TEST_CASE("The data set reads as a BatchSource in double precision too") {
 }
 
 TEST_CASE("Sequential trains on a folder with broken files, even one that breaks mid-training") {
-  // Two classes told apart by colour: reddish and bluish 8x8 images with some noise.
+  // Two classes distinguished by colour: reddish and bluish 8x8 images with some noise.
   TempDir dir;
   for (int i = 0; i < 12; ++i) {
     std::vector<std::uint8_t> red, blue;
